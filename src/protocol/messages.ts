@@ -1,0 +1,183 @@
+import { z } from "zod";
+import { ERROR_CODES, type ErrorCode } from "./errors.js";
+import { MAX_ROOM_ID_LENGTH } from "./room-id.js";
+
+/**
+ * Message schemas: the single source of the wire types used by the server
+ * and the client SDK. Unknown extra fields are accepted everywhere
+ * (forward compatibility); the server never re-serialises a relayed
+ * payload, so these schemas check envelopes, not SDP.
+ */
+
+/** Longest display name accepted in `join.name`. */
+export const MAX_NAME_LENGTH = 64;
+/** Longest peer id accepted in `to` (ours are 22 characters). */
+export const MAX_PEER_ID_LENGTH = 64;
+/** Longest join token accepted. */
+export const MAX_TOKEN_LENGTH = 8192;
+
+export const peerIdSchema = z.string().min(1).max(MAX_PEER_ID_LENGTH);
+
+export const RELAY_TYPES = ["offer", "answer", "ice", "message"] as const;
+export type RelayType = (typeof RELAY_TYPES)[number];
+
+export function isRelayType(type: string): type is RelayType {
+  return (RELAY_TYPES as readonly string[]).includes(type);
+}
+
+// ---------------------------------------------------------------- client -> server
+
+export const joinSchema = z.looseObject({
+  type: z.literal("join"),
+  roomId: z.union([z.string().max(MAX_ROOM_ID_LENGTH * 4), z.number()]),
+  token: z.string().max(MAX_TOKEN_LENGTH).optional(),
+  name: z.string().max(MAX_NAME_LENGTH).optional(),
+});
+
+/** The envelope of a relayed message: all the server reads of it. */
+export const relayEnvelopeSchema = z.object({
+  type: z.enum(RELAY_TYPES),
+  to: peerIdSchema.optional(),
+});
+
+export const leaveSchema = z.looseObject({ type: z.literal("leave") });
+export const pingSchema = z.looseObject({ type: z.literal("ping") });
+
+export type JoinMessage = z.infer<typeof joinSchema>;
+export type LeaveMessage = z.infer<typeof leaveSchema>;
+export type PingMessage = z.infer<typeof pingSchema>;
+
+/** Session description as our SDK sends it; other clients may send any payload. */
+export interface OfferMessage {
+  type: "offer";
+  sdp: string;
+  to?: string;
+  [extra: string]: unknown;
+}
+export interface AnswerMessage {
+  type: "answer";
+  sdp: string;
+  to?: string;
+  [extra: string]: unknown;
+}
+export interface IceMessage {
+  type: "ice";
+  /** `null` marks the end of candidates. */
+  candidate: RTCIceCandidateInitLike | null;
+  to?: string;
+  [extra: string]: unknown;
+}
+export interface AppMessage {
+  type: "message";
+  data?: unknown;
+  to?: string;
+  [extra: string]: unknown;
+}
+
+/** The fields of `RTCIceCandidateInit`, declared here so protocol/ needs no DOM types. */
+export interface RTCIceCandidateInitLike {
+  candidate?: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+export type ClientMessage =
+  | JoinMessage
+  | LeaveMessage
+  | PingMessage
+  | OfferMessage
+  | AnswerMessage
+  | IceMessage
+  | AppMessage;
+
+export const CLIENT_TYPES = ["join", "leave", "ping", ...RELAY_TYPES] as const;
+export type ClientType = (typeof CLIENT_TYPES)[number];
+
+// ---------------------------------------------------------------- server -> client
+
+export const iceServerSchema = z.looseObject({
+  urls: z.union([z.string(), z.array(z.string())]),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
+export type IceServer = z.infer<typeof iceServerSchema>;
+
+export const memberSchema = z.looseObject({
+  peerId: z.string(),
+  name: z.string().optional(),
+});
+export type Member = z.infer<typeof memberSchema>;
+
+export const joinedSchema = z.looseObject({
+  type: z.literal("joined"),
+  roomId: z.string(),
+  /** Number of other members (as in the origin design). */
+  peers: z.number().int().nonnegative(),
+  peerId: z.string(),
+  /** The other members, oldest first. */
+  peerIds: z.array(z.string()),
+  /** The other members with what is known of them, oldest first. */
+  members: z.array(memberSchema).optional(),
+  iceServers: z.array(iceServerSchema).optional(),
+});
+export const fullSchema = z.looseObject({ type: z.literal("full"), roomId: z.string() });
+export const readySchema = z.looseObject({ type: z.literal("ready"), isInitiator: z.boolean() });
+export const peerJoinedSchema = z.looseObject({
+  type: z.literal("peer-joined"),
+  peerId: z.string(),
+  name: z.string().optional(),
+});
+export const peerLeftSchema = z.looseObject({ type: z.literal("peer-left"), peerId: z.string() });
+export const leftSchema = z.looseObject({ type: z.literal("left"), roomId: z.string() });
+export const pongSchema = z.looseObject({ type: z.literal("pong") });
+export const errorSchema = z.looseObject({
+  type: z.literal("error"),
+  code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
+  message: z.string(),
+});
+export const relayedSchema = z.looseObject({
+  type: z.enum(RELAY_TYPES),
+  from: z.string(),
+});
+
+export const serverMessageSchema = z.discriminatedUnion("type", [
+  joinedSchema,
+  fullSchema,
+  readySchema,
+  peerJoinedSchema,
+  peerLeftSchema,
+  leftSchema,
+  pongSchema,
+  errorSchema,
+  relayedSchema,
+]);
+
+export type JoinedMessage = z.infer<typeof joinedSchema>;
+export type FullMessage = z.infer<typeof fullSchema>;
+export type ReadyMessage = z.infer<typeof readySchema>;
+export type PeerJoinedMessage = z.infer<typeof peerJoinedSchema>;
+export type PeerLeftMessage = z.infer<typeof peerLeftSchema>;
+export type LeftMessage = z.infer<typeof leftSchema>;
+export type PongMessage = z.infer<typeof pongSchema>;
+export type ErrorMessage = z.infer<typeof errorSchema>;
+/** A relayed message: the sender's payload plus `from`. */
+export type RelayedMessage<T extends RelayType = RelayType> = {
+  type: T;
+  from: string;
+  to?: string;
+  [extra: string]: unknown;
+};
+
+export type ServerMessage =
+  | JoinedMessage
+  | FullMessage
+  | ReadyMessage
+  | PeerJoinedMessage
+  | PeerLeftMessage
+  | LeftMessage
+  | PongMessage
+  | ErrorMessage
+  | RelayedMessage;
+
+export type ServerType = ServerMessage["type"];

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+import { startSignalroom } from "./app.js";
+import { ConfigError, helpText, loadConfig } from "./config.js";
+
+/** `signalroom [options]`: argv + env -> config -> app, until SIGINT/SIGTERM. */
+async function main(argv: string[]): Promise<void> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(helpText());
+    return;
+  }
+  const config = loadConfig({ env: process.env, argv });
+  const app = await startSignalroom(config);
+  const stop = (signal: string) => {
+    app.logger.info({ signal }, "shutting down");
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`signalroom: ${error.message}\n\n${helpText()}`);
+    process.exit(2);
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "EADDRINUSE" || code === "EACCES") {
+    process.stderr.write(`signalroom: cannot listen: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`signalroom: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,115 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { type WebSocket, WebSocketServer } from "ws";
+import { CLOSE_CODES } from "../../protocol/index.js";
+import type { SignalingContext } from "./context.js";
+import type { LocalPeers } from "./registry.js";
+import { newPeerId, Session } from "./session.js";
+
+export interface GatewayOptions {
+  /** Largest accepted frame in bytes; `ws` closes larger ones with 1009. */
+  readonly maxMessageBytes: number;
+  /** Ping interval; a socket that has not answered the previous ping is dropped. */
+  readonly heartbeatIntervalMs: number;
+  readonly peers: LocalPeers;
+  readonly createPeerId?: () => string;
+}
+
+/** Paths on which WebSocket upgrades are accepted. */
+const WS_PATHS = new Set(["/", "/ws"]);
+
+/**
+ * Accepts WebSocket upgrades on the HTTP server and gives each socket a
+ * {@link Session}. Sockets are found dead by ping/pong, not only by TCP close.
+ */
+export class SignalingGateway {
+  readonly #wss: WebSocketServer;
+  readonly #ctx: SignalingContext;
+  readonly #opts: GatewayOptions;
+  readonly #sessions = new Map<WebSocket, Session>();
+  readonly #heartbeat: NodeJS.Timeout;
+
+  constructor(ctx: SignalingContext, opts: GatewayOptions) {
+    this.#ctx = ctx;
+    this.#opts = opts;
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: opts.maxMessageBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    this.#heartbeat = setInterval(() => this.#beat(), opts.heartbeatIntervalMs);
+    this.#heartbeat.unref();
+  }
+
+  /** Number of open sockets. */
+  get connections(): number {
+    return this.#sessions.size;
+  }
+
+  /** The HTTP server's `upgrade` listener. */
+  handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on("error", () => socket.destroy());
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (!WS_PATHS.has(path)) {
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws));
+  };
+
+  #accept(ws: WebSocket): void {
+    const peerId = (this.#opts.createPeerId ?? newPeerId)();
+    const session = new Session(ws, this.#ctx, peerId);
+    this.#sessions.set(ws, session);
+    this.#opts.peers.add(peerId, session);
+    this.#ctx.logger.debug({ peerId }, "socket connected");
+
+    ws.on("message", (data, isBinary) => session.receive(data, isBinary));
+    ws.on("pong", () => {
+      session.awaitingPong = false;
+    });
+    // `ws` emits 'error' for protocol violations (bad UTF-8 -> 1007,
+    // oversize -> 1009) and then closes; 'close' does the cleanup.
+    ws.on("error", (error) => {
+      this.#ctx.logger.debug({ peerId, err: error.message }, "socket error");
+    });
+    ws.on("close", (code) => {
+      this.#sessions.delete(ws);
+      this.#ctx.logger.debug({ peerId, code }, "socket closed");
+      void session.closed().finally(() => this.#opts.peers.delete(peerId));
+    });
+  }
+
+  #beat(): void {
+    for (const [ws, session] of this.#sessions) {
+      if (session.awaitingPong) {
+        ws.terminate();
+        continue;
+      }
+      session.awaitingPong = true;
+      ws.ping();
+    }
+  }
+
+  /** Closes every socket with `code` and waits for their sessions to clean up. */
+  async close(
+    code: number = CLOSE_CODES.serviceRestart,
+    reason = "server shutting down",
+  ): Promise<void> {
+    clearInterval(this.#heartbeat);
+    const pending = [...this.#sessions.keys()].map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          ws.once("close", () => resolve());
+          ws.close(code, reason);
+          setTimeout(() => {
+            ws.terminate();
+            resolve();
+          }, 2000).unref();
+        }),
+    );
+    await Promise.all(pending);
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+  }
+}
