@@ -1,0 +1,30 @@
+export type {
+  ErrorCode,
+  IceServer,
+  JoinedMessage,
+  Member,
+  RelayedMessage,
+  ServerMessage,
+} from "../protocol/index.js";
+export { CLOSE_CODES, ERROR_CODES, shouldReconnect } from "../protocol/index.js";
+export { Emitter, type Listener } from "./emitter.js";
+export { type ClientErrorCode, SignalroomError } from "./errors.js";
+export { type NegotiationSignal, Negotiator, type NegotiatorOptions } from "./negotiator.js";
+export {
+  type CallState,
+  OneToOneCall,
+  type OneToOneCallEvents,
+  type OneToOneCallOptions,
+  type RTCPeerConnectionConstructor,
+} from "./one-to-one-call.js";
+export {
+  type CloseEvent,
+  type ConnectionState,
+  type OutgoingRelay,
+  SignalingClient,
+  type SignalingClientOptions,
+  type SignalingEvents,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from "./signaling-client.js";
+export { relayFromSignal, signalFromRelay } from "./wire.js";

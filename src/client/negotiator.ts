@@ -1,0 +1,155 @@
+import type { RTCIceCandidateInitLike } from "../protocol/index.js";
+
+/** What a negotiator sends: a description or a candidate (`null` ends gathering). */
+export type NegotiationSignal =
+  | { kind: "description"; type: "offer" | "answer"; sdp: string }
+  | { kind: "candidate"; candidate: RTCIceCandidateInitLike | null };
+
+export interface NegotiatorOptions {
+  /** The polite side yields when both sides offer at once. */
+  polite: boolean;
+  /** Hands a signal to the transport (the signaling client). */
+  send: (signal: NegotiationSignal) => void;
+  /**
+   * Whether this side may send the first offer. The origin design's rule is
+   * that only the initiator (the later joiner) opens negotiation; the other
+   * side waits for that offer, then may renegotiate freely.
+   */
+  mayOfferFirst: boolean;
+  /** Called when negotiation fails in a way the call cannot recover from. */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * The perfect-negotiation pattern for one `RTCPeerConnection`: either side
+ * may add or replace tracks at any time (screen share, camera switch)
+ * without glare. It knows nothing of rooms or sockets: it takes `send`.
+ * Remote candidates that arrive before the remote description are held
+ * and added once it is set.
+ */
+export class Negotiator {
+  readonly #pc: RTCPeerConnection;
+  readonly #opts: NegotiatorOptions;
+  #makingOffer = false;
+  #ignoreOffer = false;
+  #settingAnswer = false;
+  #canOffer: boolean;
+  #pendingCandidates: (RTCIceCandidateInitLike | null)[] = [];
+  #queue: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(pc: RTCPeerConnection, opts: NegotiatorOptions) {
+    this.#pc = pc;
+    this.#opts = opts;
+    this.#canOffer = opts.mayOfferFirst;
+    pc.addEventListener("negotiationneeded", this.#onNegotiationNeeded);
+    pc.addEventListener("icecandidate", this.#onIceCandidate);
+  }
+
+  /** Feeds a remote description or candidate in, in arrival order. */
+  receive(signal: NegotiationSignal): Promise<void> {
+    this.#queue = this.#queue
+      .then(() => this.#receive(signal))
+      .catch((error: unknown) => {
+        if (!this.#closed) this.#opts.onError?.(error);
+      });
+    return this.#queue;
+  }
+
+  /** Stops listening; the caller closes the connection. */
+  close(): void {
+    this.#closed = true;
+    this.#pc.removeEventListener("negotiationneeded", this.#onNegotiationNeeded);
+    this.#pc.removeEventListener("icecandidate", this.#onIceCandidate);
+    this.#pendingCandidates = [];
+  }
+
+  #onNegotiationNeeded = async (): Promise<void> => {
+    if (!this.#canOffer || this.#closed) return;
+    try {
+      this.#makingOffer = true;
+      await this.#pc.setLocalDescription();
+      this.#sendLocalDescription();
+    } catch (error) {
+      if (!this.#closed) this.#opts.onError?.(error);
+    } finally {
+      this.#makingOffer = false;
+    }
+  };
+
+  #onIceCandidate = (event: RTCPeerConnectionIceEvent): void => {
+    if (this.#closed) return;
+    this.#opts.send({
+      kind: "candidate",
+      candidate: event.candidate ? event.candidate.toJSON() : null,
+    });
+  };
+
+  async #receive(signal: NegotiationSignal): Promise<void> {
+    if (this.#closed) return;
+    const pc = this.#pc;
+    if (signal.kind === "candidate") {
+      if (!pc.remoteDescription) {
+        this.#pendingCandidates.push(signal.candidate);
+        return;
+      }
+      await this.#addCandidate(signal.candidate);
+      return;
+    }
+    // Perfect negotiation: an offer that collides with our own is ignored by
+    // the impolite side and wins (with an implicit rollback) on the polite one.
+    const readyForOffer =
+      !this.#makingOffer && (pc.signalingState === "stable" || this.#settingAnswer);
+    const offerCollision = signal.type === "offer" && !readyForOffer;
+    this.#ignoreOffer = !this.#opts.polite && offerCollision;
+    if (this.#ignoreOffer) return;
+    this.#settingAnswer = signal.type === "answer";
+    try {
+      await pc.setRemoteDescription({ type: signal.type, sdp: signal.sdp });
+    } finally {
+      this.#settingAnswer = false;
+    }
+    await this.#flushCandidates();
+    if (signal.type === "offer") {
+      await pc.setLocalDescription();
+      this.#sendLocalDescription();
+    }
+    // After the first exchange either side may renegotiate; a negotiation
+    // the waiting side skipped before then is picked up here.
+    if (!this.#canOffer) {
+      this.#canOffer = true;
+      if (pc.signalingState === "stable") void this.#checkRenegotiation();
+    }
+  }
+
+  async #checkRenegotiation(): Promise<void> {
+    // Tracks added before the first offer arrived were folded into the
+    // answer when their kind matched; anything else needs an offer of ours.
+    const unsent = this.#pc
+      .getTransceivers()
+      .some((t) => t.sender.track !== null && t.mid === null && t.currentDirection !== "stopped");
+    if (unsent) await this.#onNegotiationNeeded();
+  }
+
+  async #addCandidate(candidate: RTCIceCandidateInitLike | null): Promise<void> {
+    try {
+      await this.#pc.addIceCandidate(candidate ?? undefined);
+    } catch (error) {
+      // Candidates for an offer we ignored are expected to fail.
+      if (!this.#ignoreOffer) throw error;
+    }
+  }
+
+  async #flushCandidates(): Promise<void> {
+    const pending = this.#pendingCandidates;
+    this.#pendingCandidates = [];
+    for (const candidate of pending) await this.#addCandidate(candidate);
+  }
+
+  #sendLocalDescription(): void {
+    const description = this.#pc.localDescription;
+    if (!description || this.#closed) return;
+    if (description.type !== "offer" && description.type !== "answer") return;
+    this.#opts.send({ kind: "description", type: description.type, sdp: description.sdp });
+  }
+}

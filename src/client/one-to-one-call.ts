@@ -1,0 +1,249 @@
+import type { IceServer, RelayedMessage } from "../protocol/index.js";
+import { Emitter } from "./emitter.js";
+import { SignalroomError } from "./errors.js";
+import { type NegotiationSignal, Negotiator } from "./negotiator.js";
+import type { SignalingClient } from "./signaling-client.js";
+import { relayFromSignal, signalFromRelay } from "./wire.js";
+
+export type RTCPeerConnectionConstructor = new (config?: RTCConfiguration) => RTCPeerConnection;
+
+export interface OneToOneCallOptions {
+  /** A connected client; the call follows its room. */
+  signaling: SignalingClient;
+  /** Tracks to send; more can be added later with {@link OneToOneCall.addTrack}. */
+  localStream?: MediaStream | null;
+  /** ICE servers; by default those the server sent in `joined`. */
+  iceServers?: IceServer[];
+  /** Extra `RTCConfiguration` (e.g. `iceTransportPolicy: "relay"`). */
+  rtcConfig?: RTCConfiguration;
+  /** Defaults to the global `RTCPeerConnection`. */
+  RTCPeerConnection?: RTCPeerConnectionConstructor;
+}
+
+/** State of the call as a person would name it. */
+export type CallState =
+  /** In the room, alone: waiting for the other person. */
+  | "waiting"
+  /** Both are there; WebRTC is negotiating and checking connectivity. */
+  | "connecting"
+  | "connected"
+  /** Media stopped flowing; ICE may still recover. */
+  | "disconnected"
+  | "failed"
+  /** The other person left; waiting for someone to join again. */
+  | "peer-left"
+  /** We hung up. */
+  | "ended";
+
+export interface OneToOneCallEvents {
+  state: { state: CallState; peerId: string | null };
+  /** The other person's media, once its first track arrives. */
+  "remote-stream": { stream: MediaStream; peerId: string };
+  /** `RTCPeerConnection.connectionState`, as it changes. */
+  "connection-state": { state: RTCPeerConnectionState; peerId: string };
+  /** An application `message` from the other person. */
+  message: { data: unknown; peerId: string };
+  error: SignalroomError;
+}
+
+/**
+ * A 1:1 call in a room of two. Owns one `RTCPeerConnection` per remote
+ * person (a new one when someone joins again after leaving), follows the
+ * origin design's rule that the later joiner sends the first offer, and
+ * uses perfect negotiation so either side can add a track (screen share)
+ * later without glare.
+ *
+ * ```ts
+ * const call = new OneToOneCall({ signaling: client, localStream });
+ * call.on("remote-stream", ({ stream }) => (video.srcObject = stream));
+ * call.start(await client.join("room"));
+ * ```
+ */
+export class OneToOneCall extends Emitter<OneToOneCallEvents> {
+  readonly #opts: OneToOneCallOptions;
+  #iceServers: IceServer[];
+  #localStream: MediaStream | null;
+  #pc: RTCPeerConnection | null = null;
+  #negotiator: Negotiator | null = null;
+  #remotePeerId: string | null = null;
+  #remoteStream: MediaStream | null = null;
+  #state: CallState = "waiting";
+  #unsubscribe: (() => void)[] = [];
+  #started = false;
+
+  constructor(options: OneToOneCallOptions) {
+    super();
+    this.#opts = options;
+    this.#iceServers = options.iceServers ?? [];
+    this.#localStream = options.localStream ?? null;
+  }
+
+  get state(): CallState {
+    return this.#state;
+  }
+
+  /** The peer connection to the other person, if one is up (for `getStats`). */
+  get peerConnection(): RTCPeerConnection | null {
+    return this.#pc;
+  }
+
+  get remotePeerId(): string | null {
+    return this.#remotePeerId;
+  }
+
+  /**
+   * Starts following the room. Call it right after `join` resolves, with
+   * its result, before yielding to the event loop, so no `ready` is missed.
+   */
+  start(joined: { iceServers?: IceServer[] | undefined }): void {
+    if (this.#started) throw new SignalroomError("bad-message", "call already started");
+    this.#started = true;
+    if (this.#opts.iceServers === undefined && joined.iceServers)
+      this.#iceServers = joined.iceServers;
+    const s = this.#opts.signaling;
+    this.#unsubscribe = [
+      s.on("ready", ({ isInitiator }) => this.#onReady(isInitiator)),
+      s.on("offer", (m) => this.#onSignal(m)),
+      s.on("answer", (m) => this.#onSignal(m)),
+      s.on("ice", (m) => this.#onSignal(m)),
+      s.on("message", (m) => this.emit("message", { data: m.data, peerId: m.from })),
+      s.on("peer-left", ({ peerId }) => this.#onPeerLeft(peerId)),
+      s.on("close", () => this.#setState("failed")),
+    ];
+    this.#setState("waiting");
+  }
+
+  /** Sends an application message (chat, mute state) to the other person. */
+  sendMessage(data: unknown): void {
+    this.#opts.signaling.send({ type: "message", data });
+  }
+
+  /** Adds a track (e.g. a screen share); renegotiates. */
+  addTrack(track: MediaStreamTrack, stream?: MediaStream): RTCRtpSender | null {
+    if (stream) this.#localStream ??= stream;
+    return (
+      this.#pc?.addTrack(
+        track,
+        ...(stream ? [stream] : this.#localStream ? [this.#localStream] : []),
+      ) ?? null
+    );
+  }
+
+  /**
+   * Replaces the track being sent for `kind` (camera switch, screen share
+   * in place of the camera) without renegotiation. Returns false when
+   * nothing of that kind is being sent.
+   */
+  async replaceTrack(kind: "audio" | "video", track: MediaStreamTrack | null): Promise<boolean> {
+    const sender = this.#pc
+      ?.getSenders()
+      .find((s) => s.track?.kind === kind || (s.track === null && track?.kind === kind));
+    if (!sender) return false;
+    await sender.replaceTrack(track);
+    return true;
+  }
+
+  /** Leaves nothing behind: closes the connection and stops following the room. */
+  hangUp(): void {
+    this.#teardown();
+    for (const off of this.#unsubscribe) off();
+    this.#unsubscribe = [];
+    this.#setState("ended");
+  }
+
+  #onReady(isInitiator: boolean): void {
+    this.#teardown();
+    const Ctor =
+      this.#opts.RTCPeerConnection ??
+      (globalThis as { RTCPeerConnection?: RTCPeerConnectionConstructor }).RTCPeerConnection;
+    if (!Ctor) {
+      this.emit(
+        "error",
+        new SignalroomError("webrtc-failed", "this browser has no RTCPeerConnection"),
+      );
+      this.#setState("failed");
+      return;
+    }
+    const pc = new Ctor({
+      ...this.#opts.rtcConfig,
+      iceServers: this.#iceServers as RTCIceServer[],
+    });
+    this.#pc = pc;
+    // The peer id arrives with the first relayed message; until then the
+    // call talks to "the other member", which in a room of two is exact.
+    this.#remotePeerId = null;
+    this.#negotiator = new Negotiator(pc, {
+      polite: !isInitiator,
+      mayOfferFirst: isInitiator,
+      send: (signal: NegotiationSignal) => this.#send(signal),
+      onError: (error) =>
+        this.emit(
+          "error",
+          new SignalroomError("webrtc-failed", "negotiation failed", { cause: error }),
+        ),
+    });
+    pc.addEventListener("track", (event) => {
+      let stream = event.streams[0];
+      if (!stream) {
+        // A sender without a stream (some clients do that): collect its tracks ourselves.
+        stream = this.#remoteStream ?? new MediaStream();
+        stream.addTrack(event.track);
+      }
+      this.#remoteStream = stream;
+      this.emit("remote-stream", { stream, peerId: this.#remotePeerId ?? "" });
+    });
+    pc.addEventListener("connectionstatechange", () => {
+      if (this.#pc !== pc) return;
+      const state = pc.connectionState;
+      this.emit("connection-state", { state, peerId: this.#remotePeerId ?? "" });
+      if (state === "connected") this.#setState("connected");
+      else if (state === "disconnected") this.#setState("disconnected");
+      else if (state === "failed") this.#setState("failed");
+    });
+    this.#setState("connecting");
+    for (const track of this.#localStream?.getTracks() ?? []) {
+      pc.addTrack(track, this.#localStream as MediaStream);
+    }
+  }
+
+  #onSignal(message: RelayedMessage<"offer" | "answer" | "ice">): void {
+    if (!this.#negotiator) return;
+    this.#remotePeerId ??= message.from;
+    if (message.from !== this.#remotePeerId) return;
+    const signal = signalFromRelay(message);
+    if (signal) void this.#negotiator.receive(signal);
+  }
+
+  #onPeerLeft(peerId: string): void {
+    if (this.#remotePeerId !== null && peerId !== this.#remotePeerId) return;
+    this.#teardown();
+    this.#setState("peer-left");
+  }
+
+  #send(signal: NegotiationSignal): void {
+    try {
+      this.#opts.signaling.send(relayFromSignal(signal));
+    } catch (error) {
+      this.emit(
+        "error",
+        error instanceof SignalroomError
+          ? error
+          : new SignalroomError("not-connected", String(error)),
+      );
+    }
+  }
+
+  #teardown(): void {
+    this.#negotiator?.close();
+    this.#negotiator = null;
+    this.#pc?.close();
+    this.#pc = null;
+    this.#remoteStream = null;
+  }
+
+  #setState(state: CallState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.emit("state", { state, peerId: this.#remotePeerId });
+  }
+}

@@ -1,0 +1,412 @@
+import {
+  type AnswerMessage,
+  type AppMessage,
+  type ErrorMessage,
+  type FullMessage,
+  type IceMessage,
+  type JoinedMessage,
+  type JoinMessage,
+  type LeftMessage,
+  type OfferMessage,
+  type PeerJoinedMessage,
+  type PeerLeftMessage,
+  type PongMessage,
+  type ReadyMessage,
+  type RelayedMessage,
+  type ServerMessage,
+  serverMessageSchema,
+} from "../protocol/index.js";
+import { Emitter } from "./emitter.js";
+import { SignalroomError } from "./errors.js";
+
+/** The part of the WebSocket API the client uses; the browser's and `ws`'s both fit. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  onopen: ((event: unknown) => void) | null;
+  onclose: ((event: { code: number; reason: string; wasClean: boolean }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export interface SignalingClientOptions {
+  /** `ws://` or `wss://` URL of the server (path `/` or `/ws`). */
+  url: string;
+  /** WebSocket implementation; defaults to the global one (browsers, Node 22+). */
+  WebSocket?: WebSocketConstructor;
+  /** How long `connect`, `join`, `leave` and `ping` wait for an answer, in ms. Default 10000. */
+  timeoutMs?: number;
+  /**
+   * Interval of application-level pings that keep idle connections open
+   * through proxies and NATs, in ms; 0 disables. Default 25000.
+   */
+  keepAliveMs?: number;
+}
+
+export type ConnectionState = "idle" | "connecting" | "open" | "closed";
+
+/** Why the connection closed. */
+export interface CloseEvent {
+  code: number;
+  reason: string;
+  wasClean: boolean;
+}
+
+/** Events of {@link SignalingClient}: one per server message type, plus the connection's. */
+export interface SignalingEvents {
+  open: undefined;
+  close: CloseEvent;
+  joined: JoinedMessage;
+  full: FullMessage;
+  ready: ReadyMessage;
+  "peer-joined": PeerJoinedMessage;
+  "peer-left": PeerLeftMessage;
+  left: LeftMessage;
+  offer: RelayedMessage<"offer">;
+  answer: RelayedMessage<"answer">;
+  ice: RelayedMessage<"ice">;
+  message: RelayedMessage<"message">;
+  pong: PongMessage;
+  /** An `error` message from the server. */
+  error: ErrorMessage;
+  /** Something arrived that is not a protocol message; it is dropped. */
+  "protocol-violation": SignalroomError;
+}
+
+/** Messages a client may relay to its peers. */
+export type OutgoingRelay = OfferMessage | AnswerMessage | IceMessage | AppMessage;
+
+interface Pending<T> {
+  resolve: (value: T) => void;
+  reject: (error: SignalroomError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * Speaks the Signalroom protocol over one WebSocket: typed events for
+ * every server message, promises for the request/answer pairs.
+ *
+ * ```ts
+ * const client = new SignalingClient({ url: "wss://example.org/ws" });
+ * await client.connect();
+ * const joined = await client.join("standup", { name: "Ada" });
+ * client.on("offer", (msg) => ...);
+ * ```
+ */
+export class SignalingClient extends Emitter<SignalingEvents> {
+  readonly #opts: Required<Omit<SignalingClientOptions, "WebSocket">> & {
+    WebSocket: WebSocketConstructor | undefined;
+  };
+  #socket: WebSocketLike | null = null;
+  #state: ConnectionState = "idle";
+  #joined: JoinedMessage | null = null;
+  #pendingJoin: Pending<JoinedMessage> | null = null;
+  #pendingLeave: Pending<LeftMessage> | null = null;
+  #pendingPings: Pending<PongMessage>[] = [];
+  #keepAlive: ReturnType<typeof setInterval> | null = null;
+
+  constructor(options: SignalingClientOptions) {
+    super();
+    this.#opts = {
+      url: options.url,
+      WebSocket: options.WebSocket,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      keepAliveMs: options.keepAliveMs ?? 25_000,
+    };
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** Your peer id in the current room, or null outside a room. */
+  get peerId(): string | null {
+    return this.#joined?.peerId ?? null;
+  }
+
+  /** The room you are in, or null. */
+  get roomId(): string | null {
+    return this.#joined?.roomId ?? null;
+  }
+
+  /** Opens the WebSocket; resolves when it is open. */
+  connect(): Promise<void> {
+    if (this.#state === "open") return Promise.resolve();
+    if (this.#state === "connecting") {
+      return new Promise((resolve, reject) => {
+        const offOpen = this.once("open", () => {
+          offClose();
+          resolve();
+        });
+        const offClose = this.once("close", (e) => {
+          offOpen();
+          reject(connectionFailed(e));
+        });
+      });
+    }
+    const Ctor =
+      this.#opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!Ctor) {
+      return Promise.reject(
+        new SignalroomError(
+          "connection-failed",
+          "no WebSocket implementation: pass options.WebSocket",
+        ),
+      );
+    }
+    this.#state = "connecting";
+    return new Promise<void>((resolve, reject) => {
+      let socket: WebSocketLike;
+      try {
+        socket = new Ctor(this.#opts.url);
+      } catch (error) {
+        this.#state = "closed";
+        reject(
+          new SignalroomError("connection-failed", `cannot open ${this.#opts.url}`, {
+            cause: error,
+          }),
+        );
+        return;
+      }
+      this.#socket = socket;
+      const timer = setTimeout(() => {
+        reject(
+          new SignalroomError(
+            "timeout",
+            `no connection to ${this.#opts.url} within ${this.#opts.timeoutMs} ms`,
+          ),
+        );
+        socket.close();
+      }, this.#opts.timeoutMs);
+      socket.onopen = () => {
+        clearTimeout(timer);
+        this.#state = "open";
+        this.#startKeepAlive();
+        this.emit("open", undefined);
+        resolve();
+      };
+      socket.onerror = () => {
+        // A close event always follows; it carries the code.
+      };
+      socket.onclose = (event) => {
+        clearTimeout(timer);
+        const wasOpen = this.#state === "open";
+        this.#onClose({ code: event.code, reason: event.reason, wasClean: event.wasClean });
+        if (!wasOpen) reject(connectionFailed(event));
+      };
+      socket.onmessage = (event) => this.#onMessage(event.data);
+    });
+  }
+
+  /**
+   * Joins a room (leaving the current one, as the server does). Resolves
+   * with `joined`; rejects with code `room-full` when the room is full, or
+   * with the server's error code (`room-id-required`, `unauthorized`, ...).
+   */
+  join(roomId: string, opts: { name?: string; token?: string } = {}): Promise<JoinedMessage> {
+    if (this.#pendingJoin) {
+      return Promise.reject(new SignalroomError("bad-message", "a join is already in progress"));
+    }
+    const message: JoinMessage = { type: "join", roomId };
+    if (opts.name !== undefined) message.name = opts.name;
+    if (opts.token !== undefined) message.token = opts.token;
+    return this.#request<JoinedMessage>(message, (pending) => {
+      this.#pendingJoin = pending;
+    });
+  }
+
+  /** Leaves the current room; resolves with `left`. */
+  leave(): Promise<LeftMessage> {
+    if (this.#pendingLeave) {
+      return Promise.reject(new SignalroomError("bad-message", "a leave is already in progress"));
+    }
+    return this.#request<LeftMessage>({ type: "leave" }, (pending) => {
+      this.#pendingLeave = pending;
+    });
+  }
+
+  /** Round trip to the server; resolves with the time it took in ms. */
+  async ping(): Promise<number> {
+    const started = Date.now();
+    await this.#request<PongMessage>({ type: "ping" }, (pending) => {
+      this.#pendingPings.push(pending);
+    });
+    return Date.now() - started;
+  }
+
+  /** Relays a message to the other members (or to `message.to` only). */
+  send(message: OutgoingRelay): void {
+    this.#sendRaw(message);
+  }
+
+  /** Closes the connection (code 1000). Pending requests are rejected. */
+  close(): void {
+    const socket = this.#socket;
+    if (!socket) return;
+    socket.close(1000, "client closed");
+  }
+
+  #request<T>(message: object, register: (pending: Pending<T>) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#dropPending(pending);
+        reject(new SignalroomError("timeout", `no answer within ${this.#opts.timeoutMs} ms`));
+      }, this.#opts.timeoutMs);
+      const pending: Pending<T> = { resolve, reject, timer };
+      try {
+        this.#sendRaw(message);
+      } catch (error) {
+        clearTimeout(timer);
+        reject(error as SignalroomError);
+        return;
+      }
+      register(pending);
+    });
+  }
+
+  #dropPending(
+    pending: Pending<never> | Pending<JoinedMessage> | Pending<LeftMessage> | Pending<PongMessage>,
+  ): void {
+    if (this.#pendingJoin === pending) this.#pendingJoin = null;
+    if (this.#pendingLeave === pending) this.#pendingLeave = null;
+    this.#pendingPings = this.#pendingPings.filter((p) => p !== pending);
+  }
+
+  #sendRaw(message: object): void {
+    const socket = this.#socket;
+    if (!socket || this.#state !== "open") {
+      throw new SignalroomError("not-connected", "not connected: call connect() first");
+    }
+    socket.send(JSON.stringify(message));
+  }
+
+  #onMessage(data: unknown): void {
+    if (typeof data !== "string") {
+      this.emit(
+        "protocol-violation",
+        new SignalroomError("bad-server-message", "binary frame from server"),
+      );
+      return;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(data);
+    } catch (error) {
+      this.emit(
+        "protocol-violation",
+        new SignalroomError("bad-server-message", "server sent invalid JSON", { cause: error }),
+      );
+      return;
+    }
+    const parsed = serverMessageSchema.safeParse(value);
+    if (!parsed.success) {
+      this.emit(
+        "protocol-violation",
+        new SignalroomError(
+          "bad-server-message",
+          `unexpected server message: ${parsed.error.message}`,
+        ),
+      );
+      return;
+    }
+    // The schema passes unknown fields through, so this is the sender's whole payload.
+    this.#dispatch(parsed.data as ServerMessage);
+  }
+
+  #dispatch(message: ServerMessage): void {
+    switch (message.type) {
+      case "joined":
+        this.#joined = message as JoinedMessage;
+        settle(this.#pendingJoin, (p) => p.resolve(message as JoinedMessage));
+        this.#pendingJoin = null;
+        return this.emit("joined", message as JoinedMessage);
+      case "full":
+        this.#joined = null;
+        settle(this.#pendingJoin, (p) =>
+          p.reject(
+            new SignalroomError("room-full", `room ${(message as FullMessage).roomId} is full`),
+          ),
+        );
+        this.#pendingJoin = null;
+        return this.emit("full", message as FullMessage);
+      case "left":
+        this.#joined = null;
+        settle(this.#pendingLeave, (p) => p.resolve(message as LeftMessage));
+        this.#pendingLeave = null;
+        return this.emit("left", message as LeftMessage);
+      case "pong": {
+        const pending = this.#pendingPings.shift();
+        settle(pending ?? null, (p) => p.resolve(message as PongMessage));
+        return this.emit("pong", message as PongMessage);
+      }
+      case "error": {
+        const error = message as ErrorMessage;
+        // The server answers requests in order, so an error while a join or
+        // leave is outstanding is that request's answer.
+        const pending = this.#pendingJoin ?? this.#pendingLeave;
+        if (pending) {
+          this.#pendingJoin = null;
+          this.#pendingLeave = null;
+          settle(pending as Pending<never>, (p) =>
+            p.reject(new SignalroomError(error.code, error.message)),
+          );
+        }
+        return this.emit("error", error);
+      }
+      case "ready":
+        return this.emit("ready", message as ReadyMessage);
+      case "peer-joined":
+        return this.emit("peer-joined", message as PeerJoinedMessage);
+      case "peer-left":
+        return this.emit("peer-left", message as PeerLeftMessage);
+      case "offer":
+        return this.emit("offer", message as RelayedMessage<"offer">);
+      case "answer":
+        return this.emit("answer", message as RelayedMessage<"answer">);
+      case "ice":
+        return this.emit("ice", message as RelayedMessage<"ice">);
+      case "message":
+        return this.emit("message", message as RelayedMessage<"message">);
+    }
+  }
+
+  #onClose(event: CloseEvent): void {
+    this.#state = "closed";
+    this.#socket = null;
+    this.#joined = null;
+    if (this.#keepAlive) clearInterval(this.#keepAlive);
+    this.#keepAlive = null;
+    const error = new SignalroomError("connection-failed", `connection closed (${event.code})`);
+    for (const pending of [this.#pendingJoin, this.#pendingLeave, ...this.#pendingPings]) {
+      settle(pending as Pending<never> | null, (p) => p.reject(error));
+    }
+    this.#pendingJoin = null;
+    this.#pendingLeave = null;
+    this.#pendingPings = [];
+    this.emit("close", event);
+  }
+
+  #startKeepAlive(): void {
+    if (this.#opts.keepAliveMs <= 0) return;
+    this.#keepAlive = setInterval(() => {
+      // Through ping() so that every pong is matched to its own request.
+      if (this.#state === "open") this.ping().catch(() => undefined);
+    }, this.#opts.keepAliveMs);
+  }
+}
+
+function settle<T>(pending: Pending<T> | null, action: (p: Pending<T>) => void): void {
+  if (!pending) return;
+  clearTimeout(pending.timer);
+  action(pending);
+}
+
+function connectionFailed(event: { code: number; reason: string }): SignalroomError {
+  return new SignalroomError(
+    "connection-failed",
+    `cannot connect to the signaling server (close ${event.code}${event.reason ? `: ${event.reason}` : ""})`,
+  );
+}
