@@ -1,0 +1,23 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vite";
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+// The app imports the SDK as users of the package do (`signalroom/client`);
+// the alias points that at the source so the app builds from a checkout.
+export default defineConfig({
+  root: here("."),
+  publicDir: here("public"),
+  resolve: {
+    alias: { "signalroom/client": here("../src/client/index.ts") },
+  },
+  build: {
+    outDir: here("../dist/web"),
+    emptyOutDir: true,
+    target: "es2022",
+    sourcemap: true,
+  },
+  server: {
+    proxy: { "/ws": { target: "ws://localhost:3000", ws: true }, "/api": "http://localhost:3000" },
+  },
+});
