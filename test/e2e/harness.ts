@@ -155,7 +155,9 @@ export async function selectedCandidateTypes(
         selectedCandidatePairId?: string;
       }
     >();
-    stats.forEach((r: { id: string; type: string }) => byId.set(r.id, r as never));
+    stats.forEach((r: { id: string; type: string }) => {
+      byId.set(r.id, r as never);
+    });
     let pairId: string | undefined;
     for (const r of byId.values())
       if (r.type === "transport" && r.selectedCandidatePairId) pairId = r.selectedCandidatePairId;
