@@ -28,17 +28,34 @@ export interface Config {
 
 export const DEFAULT_WEB_ROOT = new URL("../web/", import.meta.url).pathname;
 
-const list = z
-  .string()
-  .transform((s) =>
-    s
-      .split(",")
-      .map((x) => x.trim())
-      .filter((x) => x !== ""),
-  )
-  .pipe(z.array(z.string().regex(/^(stun|stuns|turn|turns):/i, "must be a stun:/turn: URL")));
+const url = z.string().regex(/^(stun|stuns|turn|turns):/i, "must be a stun:/turn: URL");
+// A comma-separated string (env, flags) or an array (programmatic overrides).
+const list = z.union([
+  z.array(url),
+  z
+    .string()
+    .transform((s) =>
+      s
+        .split(",")
+        .map((x) => x.trim())
+        .filter((x) => x !== ""),
+    )
+    .pipe(z.array(url)),
+]);
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+// Decimal digits only: `z.coerce.number` would read " " and "" as 0 (a
+// random port) and accept "0x10" or "1e3".
+const int = (min: number, max: number) =>
+  z.preprocess(
+    (value) => (typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value),
+    z
+      .number({
+        error: (issue) => (issue.code === "invalid_type" ? "must be a whole number" : undefined),
+      })
+      .int()
+      .min(min)
+      .max(max),
+  );
 
 const configSchema = z.object({
   port: int(0, 65535).default(3000),
@@ -69,7 +86,8 @@ export class ConfigError extends Error {
 
 /**
  * Builds a validated config. Precedence: `overrides` (programmatic), then
- * CLI flags, then environment, then defaults.
+ * CLI flags, then environment, then defaults. Overrides are validated like
+ * every other source; an `undefined` override is no override.
  */
 export function loadConfig(
   opts: {
@@ -87,6 +105,9 @@ export function loadConfig(
     const value = fromFlag ?? (fromEnv === "" ? undefined : fromEnv);
     if (value !== undefined) raw[key] = value;
   }
+  for (const [key, value] of Object.entries(opts.overrides ?? {})) {
+    if (value !== undefined) raw[key] = value;
+  }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
@@ -96,7 +117,7 @@ export function loadConfig(
     });
     throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
   }
-  return { ...parsed.data, ...opts.overrides };
+  return parsed.data;
 }
 
 function parseFlags(argv: readonly string[]): Record<string, string | undefined> {

@@ -39,7 +39,8 @@ export class Session implements SessionState, FrameSink {
   /** Feeds one received frame in; `isBinary` frames are refused. */
   receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     if (isBinary) {
-      this.#sendError(protocolError("binary-not-supported"));
+      // Queued like any frame, so the answer does not overtake earlier ones.
+      this.#enqueue(async () => this.#sendError(protocolError("binary-not-supported")));
       return;
     }
     const text = Array.isArray(data)

@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import type { TestClient } from "../helpers/test-client.js";
+import { eventually } from "../helpers/wait.js";
+
+const CYCLES = 10_000;
+const WORKERS = 40;
+const ROOMS = 25;
+
+/** Messages other sockets cause at their own pace; a worker may see them at any time. */
+const BACKGROUND = ["peer-joined", "peer-left", "ready", "message"];
+
+/** A small seeded PRNG (mulberry32), so a failing run can be replayed. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("no leaks after churn", () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  it(`leaves no rooms, members or connections after ${CYCLES} join cycles`, async () => {
+    let started = 0;
+    const tally = { joined: 0, full: 0, left: 0, closed: 0, terminated: 0, inFlight: 0 };
+
+    async function worker(seed: number): Promise<void> {
+      const random = prng(seed);
+      let client: TestClient = await server.connect();
+      let inRoom = false;
+      const replace = async (end: "close" | "terminate") => {
+        if (end === "close") await client.close(1000);
+        else await client.terminate();
+        client = await server.connect();
+        inRoom = false;
+      };
+
+      while (started < CYCLES) {
+        started++;
+        const roomId = `churn-${Math.floor(random() * ROOMS)}`;
+        client.send({ type: "join", roomId });
+        const action = random();
+        if (action < 0.08) {
+          // Gone while the join is still in flight.
+          tally.inFlight++;
+          await replace("terminate");
+          continue;
+        }
+        const reply = await client.nextSkipping(["joined", "full"], BACKGROUND);
+        inRoom = reply.type === "joined";
+        if (inRoom) tally.joined++;
+        else tally.full++;
+
+        if (action < 0.4) {
+          client.send({ type: "leave" });
+          if (inRoom) await client.nextSkipping("left", BACKGROUND);
+          else assert.equal((await client.nextSkipping("error", BACKGROUND)).code, "not-in-room");
+          inRoom = false;
+          tally.left++;
+        } else if (action < 0.55) {
+          if (inRoom) client.send({ type: "message", data: seed });
+          // Stay: the next join leaves this room first.
+        } else if (action < 0.7) {
+          tally.closed++;
+          await replace("close");
+        } else if (action < 0.85) {
+          tally.terminated++;
+          await replace("terminate");
+        }
+        // Otherwise stay in the room; the next join moves this socket on.
+      }
+      if (random() < 0.5) await client.close(1000);
+      else await client.terminate();
+    }
+
+    await Promise.all(Array.from({ length: WORKERS }, (_, i) => worker(i + 1)));
+    assert.equal(started, CYCLES);
+    // Every kind of ending actually happened.
+    for (const [kind, count] of Object.entries(tally)) assert.ok(count > 0, `no ${kind} cycles`);
+
+    // Clients saw their sockets close; the server notices on its own schedule.
+    await eventually(async () => {
+      assert.equal(server.app.connections(), 0);
+      assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0 });
+    });
+    const health = (await (await fetch(`${server.httpUrl}/healthz`)).json()) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(health.connections, 0);
+    assert.equal(health.rooms, 0);
+    assert.equal(health.members, 0);
+  });
+});
