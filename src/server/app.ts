@@ -8,7 +8,7 @@ import { type Config, iceServersFor } from "./config.js";
 import { createRequestHandler } from "./http/routes.js";
 import { createLogger } from "./observability/logger.js";
 import { MemoryRooms } from "./rooms/memory.js";
-import type { Rooms } from "./rooms/rooms.js";
+import type { DeliverLocal, Rooms } from "./rooms/rooms.js";
 import type { SignalingContext } from "./signaling/context.js";
 import { SignalingGateway } from "./signaling/gateway.js";
 import { LocalPeers } from "./signaling/registry.js";
@@ -18,6 +18,11 @@ export interface SignalroomOptions {
   readonly logger?: Logger;
   /** Peer id source; defaults to 128 random bits. Tests inject their own. */
   readonly createPeerId?: () => string;
+  /**
+   * Builds the room store around this process's local delivery; defaults
+   * to {@link MemoryRooms}. The seam for other implementations.
+   */
+  readonly createRooms?: (deliverLocal: DeliverLocal) => Rooms;
 }
 
 /** A running server: the composition root's product. */
@@ -43,7 +48,9 @@ export async function startSignalroom(
 ): Promise<Signalroom> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const peers = new LocalPeers();
-  const rooms: Rooms = new MemoryRooms(peers.deliver);
+  const rooms: Rooms = options.createRooms
+    ? options.createRooms(peers.deliver)
+    : new MemoryRooms(peers.deliver);
   const ctx: SignalingContext = {
     rooms,
     logger,

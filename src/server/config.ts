@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import type { IceServer } from "../protocol/index.js";
@@ -26,7 +27,7 @@ export interface Config {
   webRoot: string;
 }
 
-export const DEFAULT_WEB_ROOT = new URL("../web/", import.meta.url).pathname;
+export const DEFAULT_WEB_ROOT = fileURLToPath(new URL("../web/", import.meta.url));
 
 const url = z.string().regex(/^(stun|stuns|turn|turns):/i, "must be a stun:/turn: URL");
 // A comma-separated string (env, flags) or an array (programmatic overrides).

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import type WebSocket from "ws";
 import { type Config, loadConfig } from "../../src/server/config.js";
-import { type Signalroom, startSignalroom } from "../../src/server/index.js";
+import {
+  type Signalroom,
+  type SignalroomOptions,
+  startSignalroom,
+} from "../../src/server/index.js";
 import { TestClient } from "./test-client.js";
 
 /** A real server on a free port, and every client a test opened against it. */
@@ -27,8 +31,11 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
 }
 
 /** Starts the real server in-process on a free port. */
-export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
-  const app = await startSignalroom(testConfig(overrides));
+export async function startTestServer(
+  overrides: Partial<Config> = {},
+  options: SignalroomOptions = {},
+): Promise<TestServer> {
+  const app = await startSignalroom(testConfig(overrides), options);
   const httpUrl = app.url;
   const base = httpUrl.replace(/^http/, "ws");
   const clients = new Set<TestClient>();

@@ -9,13 +9,26 @@ function relay(text: string, from = "peer-A"): string | null {
 
 describe("relayFrame", () => {
   it("appends from to the sender's text, leaving the payload's bytes alone", () => {
-    const text = '{"type":"offer","sdp":{"type":"offer","sdp":"v=0\\r\\n"},"n":1.0,"e":1e3}';
+    const text = '{"type":"offer","sdp":"v=0\\r\\n","n":1.0,"e":1e3,"z":{"k":[1,2]}}';
     const frame = relay(text);
     assert.equal(
       frame,
-      '{"type":"offer","sdp":{"type":"offer","sdp":"v=0\\r\\n"},"n":1.0,"e":1e3,"from":"peer-A"}',
+      '{"type":"offer","sdp":"v=0\\r\\n","n":1.0,"e":1e3,"z":{"k":[1,2]},"from":"peer-A"}',
     );
     assert.deepEqual(JSON.parse(frame ?? ""), { ...JSON.parse(text), from: "peer-A" });
+  });
+
+  it("rebuilds frames that spell type twice, so every parser reads the type the server checked", () => {
+    for (const text of [
+      '{"type":"joined","type":"offer","sdp":"x"}',
+      '{"typ\\u0065":"joined","type":"offer","sdp":"x"}',
+    ]) {
+      const frame = relay(text) ?? "";
+      assert.equal(frame, '{"type":"offer","sdp":"x","from":"peer-A"}', text);
+    }
+    // The origin web client nests the description, `type` included: same content, rebuilt.
+    const origin = '{"type":"offer","sdp":{"type":"offer","sdp":"v=0\\r\\n"}}';
+    assert.deepEqual(JSON.parse(relay(origin) ?? ""), { ...JSON.parse(origin), from: "peer-A" });
   });
 
   it("handles whitespace around and inside the object", () => {

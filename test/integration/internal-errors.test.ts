@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { Writable } from "node:stream";
+import { afterEach, describe, it } from "node:test";
+import { pino } from "pino";
+import { MemoryRooms } from "../../src/server/rooms/memory.js";
+import type { DeliverLocal, JoinResult, PeerInfo, Rooms } from "../../src/server/rooms/rooms.js";
+import { assertPairWorks, joinPair, startTestServer, type TestServer } from "../helpers/server.js";
+
+/**
+ * A `Rooms` that fails on purpose for one room id. A fake stands in here
+ * because no real store fails on demand; the rest of the server is real.
+ */
+class ExplodingRooms extends MemoryRooms {
+  override async join(
+    roomId: string,
+    peer: PeerInfo,
+    opts: { capacity: number },
+  ): Promise<JoinResult> {
+    if (roomId === "explode") throw new Error("store unavailable");
+    return super.join(roomId, peer, opts);
+  }
+}
+
+describe("an unexpected exception inside one session", () => {
+  let server: TestServer;
+  afterEach(async () => server?.close());
+
+  it("is caught, logged with context, answered with internal, and the process and other rooms go on", async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(...chunk.toString().trim().split("\n"));
+        done();
+      },
+    });
+    server = await startTestServer(
+      {},
+      {
+        logger: pino({ level: "error" }, sink),
+        createRooms: (deliver: DeliverLocal): Rooms => new ExplodingRooms(deliver),
+      },
+    );
+    const pair = await joinPair(server, "calm");
+    const victim = await server.connect();
+
+    victim.send({ type: "join", roomId: "explode" });
+    const error = await victim.nextError("internal");
+    assert.equal(error.message, "internal server error");
+
+    // The socket stays usable, the other room is untouched, the store is consistent.
+    victim.send({ type: "ping" });
+    await victim.next("pong");
+    await assertPairWorks(pair);
+    const joined = await victim.join("after-the-storm");
+    assert.equal(joined.peers, 0);
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 2, members: 3 });
+
+    const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const entry = logged.find((l) => l.msg === "unexpected error while handling a message");
+    assert.ok(entry, `logged: ${lines.join("\n")}`);
+    assert.equal(entry.type, "join");
+    assert.equal(typeof entry.peerId, "string");
+    assert.match(JSON.stringify(entry.err), /store unavailable/);
+  });
+});
