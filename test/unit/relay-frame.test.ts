@@ -26,9 +26,20 @@ describe("relayFrame", () => {
       const frame = relay(text) ?? "";
       assert.equal(frame, '{"type":"offer","sdp":"x","from":"peer-A"}', text);
     }
-    // The origin web client nests the description, `type` included: same content, rebuilt.
-    const origin = '{"type":"offer","sdp":{"type":"offer","sdp":"v=0\\r\\n"}}';
-    assert.deepEqual(JSON.parse(relay(origin) ?? ""), { ...JSON.parse(origin), from: "peer-A" });
+    // `type` as a value, in arrays, or inside strings is not a second key.
+    for (const text of [
+      '{"type":"offer","a":["type","type"],"k":"type"}',
+      '{"type":"offer","x":"\\"type\\":\\"joined\\"","y":{"type":{"type":1}}}',
+    ]) {
+      assert.equal(relay(text), `${text.slice(0, -1)},"from":"peer-A"}`, text);
+    }
+    // The origin web client nests the description, `type` included: only one
+    // `type` at the top level, so it is forwarded exactly as written.
+    const origin =
+      '{"type":"offer","sdp":{"type":"offer","sdp":"v=0\\r\\n"},"big":12345678901234567890}';
+    assert.equal(relay(origin), `${origin.slice(0, -1)},"from":"peer-A"}`);
+    const escaped = '{"type":"ice","candidate":{"candidate":"caf\\u00e9","type":"x"}}';
+    assert.equal(relay(escaped), `${escaped.slice(0, -1)},"from":"peer-A"}`);
   });
 
   it("handles whitespace around and inside the object", () => {

@@ -32,12 +32,61 @@ export function relayFrame(
 }
 
 /**
- * Whether the text might spell the key `type` twice (directly or through a
- * `\u` escape). We act on the last `type`, as `JSON.parse` does, but a
- * receiver whose parser keeps the first, or refuses duplicates, would read
- * the frame differently: such frames are rebuilt, never forwarded as written.
+ * Whether the object spells the key `type` more than once at its top level
+ * (directly or through escapes). We act on the last `type`, as `JSON.parse`
+ * does, but a receiver whose parser keeps the first, or refuses duplicates,
+ * would read the frame differently: such frames are rebuilt, never
+ * forwarded as written. The cheap `indexOf` test settles almost every frame;
+ * only frames that mention `type` twice somewhere (the origin web client
+ * nests `{type, sdp}`) or carry escapes are scanned.
  */
 function mayHideDuplicateType(text: string): boolean {
-  const first = text.indexOf('"type"');
-  return first !== text.lastIndexOf('"type"') || text.includes("\\u");
+  if (text.indexOf('"type"') === text.lastIndexOf('"type"') && !text.includes("\\")) return false;
+  return topLevelKeyCount(text, "type") > 1;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+
+/** Counts the top-level keys of a JSON object text that decode to `name`. */
+function topLevelKeyCount(text: string, name: string): number {
+  let depth = 0;
+  let count = 0;
+  let previous = 0; // last significant character outside strings
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      let end = i + 1;
+      let escaped = false;
+      while (end < text.length) {
+        const d = text.charCodeAt(end);
+        if (d === BACKSLASH) {
+          escaped = true;
+          end += 2;
+        } else if (d === QUOTE) break;
+        else end++;
+      }
+      if (depth === 1 && (previous === OPEN_BRACE || previous === COMMA)) {
+        const raw = text.slice(i, end + 1);
+        const key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        if (key === name) count++;
+      }
+      previous = QUOTE;
+      i = end;
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      depth++;
+      previous = c;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      depth--;
+      previous = c;
+    } else if (c > 0x20) {
+      previous = c;
+    }
+  }
+  return count;
 }
