@@ -1,0 +1,168 @@
+import assert from "node:assert/strict";
+import type { AddressInfo } from "node:net";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import WebSocket, { WebSocketServer } from "ws";
+import {
+  type RelayedMessage,
+  SignalingClient,
+  type SignalingEvents,
+  SignalroomError,
+  type WebSocketConstructor,
+} from "../../src/client/index.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+
+// Node 20 has no global WebSocket: the SDK takes `ws`'s, as it would any.
+const WS = WebSocket as unknown as WebSocketConstructor;
+
+function next<K extends keyof SignalingEvents>(
+  client: SignalingClient,
+  event: K,
+  timeoutMs = 3000,
+): Promise<SignalingEvents[K]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no ${String(event)} event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = client.once(event, (payload) => {
+      clearTimeout(timer);
+      resolve(payload);
+    });
+  });
+}
+
+describe("SignalingClient against the real server", () => {
+  let server: TestServer;
+  const clients: SignalingClient[] = [];
+
+  const connect = async (): Promise<SignalingClient> => {
+    const client = new SignalingClient({ url: server.wsUrl, WebSocket: WS, keepAliveMs: 0 });
+    clients.push(client);
+    await client.connect();
+    return client;
+  };
+
+  beforeEach(async () => {
+    server = await startTestServer();
+  });
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.close();
+    await server.close();
+  });
+
+  it("joins, gets typed events, relays with from, and leaves", async () => {
+    const alice = await connect();
+    const bob = await connect();
+    assert.equal(alice.state, "open");
+
+    const aliceJoined = await alice.join("sdk-room", { name: "Alice" });
+    assert.equal(aliceJoined.peers, 0);
+    assert.equal(alice.roomId, "sdk-room");
+    assert.equal(alice.peerId, aliceJoined.peerId);
+
+    const peerJoined = next(alice, "peer-joined");
+    const aliceReady = next(alice, "ready");
+    const bobReady = next(bob, "ready");
+    const bobJoined = await bob.join("sdk-room", { name: "Bob" });
+    assert.deepEqual(bobJoined.peerIds, [aliceJoined.peerId]);
+    assert.deepEqual(bobJoined.members, [{ peerId: aliceJoined.peerId, name: "Alice" }]);
+    assert.deepEqual(await peerJoined, {
+      type: "peer-joined",
+      peerId: bobJoined.peerId,
+      name: "Bob",
+    });
+    assert.equal((await aliceReady).isInitiator, false);
+    assert.equal((await bobReady).isInitiator, true);
+
+    const offer = next(alice, "offer");
+    bob.send({ type: "offer", sdp: "v=0 sdk" });
+    const received: RelayedMessage<"offer"> = await offer;
+    assert.deepEqual(received, { type: "offer", sdp: "v=0 sdk", from: bobJoined.peerId });
+
+    const rtt = await alice.ping();
+    assert.ok(rtt >= 0);
+
+    const peerLeft = next(alice, "peer-left");
+    const left = await bob.leave();
+    assert.deepEqual(left, { type: "left", roomId: "sdk-room" });
+    assert.equal(bob.roomId, null);
+    assert.deepEqual(await peerLeft, { type: "peer-left", peerId: bobJoined.peerId });
+  });
+
+  it("rejects a join into a full room with code room-full, and server errors with their code", async () => {
+    const [a, b, c] = [await connect(), await connect(), await connect()];
+    await a.join("pair");
+    await b.join("pair");
+    await assert.rejects(c.join("pair"), (error: unknown) => {
+      assert.ok(error instanceof SignalroomError);
+      assert.equal(error.code, "room-full");
+      return true;
+    });
+    await assert.rejects(c.join("   "), {
+      code: "room-id-required",
+      message: "roomId is required",
+    });
+    await assert.rejects(c.join("x".repeat(129)), { code: "bad-room-id" });
+    await assert.rejects(c.leave(), { code: "not-in-room", message: "join a room first" });
+    // Still usable afterwards.
+    assert.equal((await c.join("elsewhere")).roomId, "elsewhere");
+  });
+
+  it("refuses to send before connect, and rejects pending requests when the server goes away", async () => {
+    const idle = new SignalingClient({ url: server.wsUrl, WebSocket: WS });
+    assert.throws(() => idle.send({ type: "message", data: 1 }), { code: "not-connected" });
+
+    const client = await connect();
+    await client.join("doomed");
+    const closed = next(client, "close");
+    await server.app.close();
+    const event = await closed;
+    assert.equal(event.code, 1012);
+    assert.equal(client.state, "closed");
+    await assert.rejects(client.ping(), { code: "not-connected" });
+  });
+
+  it("fails to connect with connection-failed when nothing listens", async () => {
+    const url = server.wsUrl;
+    await server.close();
+    const client = new SignalingClient({ url, WebSocket: WS });
+    await assert.rejects(client.connect(), { code: "connection-failed" });
+    server = await startTestServer();
+  });
+
+  it("reports frames that are not protocol messages as protocol-violation and carries on", async () => {
+    // Our server never sends such frames, so a bare `ws` server stands in for a broken one.
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
+    wss.on("connection", (socket) => {
+      socket.on("error", () => undefined);
+      socket.send("not json");
+      socket.send('{"type":"joined","roomId":5}');
+      socket.send('{"type":"surprise"}');
+      socket.send(Buffer.from([1, 2, 3]), { binary: true });
+      socket.send('{"type":"pong"}');
+    });
+    try {
+      const { port } = wss.address() as AddressInfo;
+      const client = new SignalingClient({
+        url: `ws://127.0.0.1:${port}`,
+        WebSocket: WS,
+        keepAliveMs: 0,
+      });
+      clients.push(client);
+      const violations: SignalroomError[] = [];
+      client.on("protocol-violation", (error) => violations.push(error));
+      const pong = next(client, "pong");
+      await client.connect();
+      await pong;
+      assert.equal(violations.length, 4);
+      assert.ok(violations.every((v) => v.code === "bad-server-message"));
+      assert.equal(client.state, "open");
+    } finally {
+      await new Promise<void>((resolve) => {
+        for (const socket of wss.clients) socket.terminate();
+        wss.close(() => resolve());
+      });
+    }
+  });
+});
