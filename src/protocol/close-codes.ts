@@ -16,6 +16,12 @@ export const CLOSE_CODES = {
   internalError: 1011,
   /** The server is restarting; reconnect. */
   serviceRestart: 1012,
+  /** Ours: the client read too slowly and its unsent backlog hit the bound; reconnect. */
+  slowConsumer: 4001,
+  /** Ours: the socket did not join a room in time; reconnect when ready to join. */
+  joinTimeout: 4002,
+  /** Ours: a host removed you from the room; do not reconnect. */
+  kicked: 4501,
 } as const;
 
 export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES] | number;

@@ -41,11 +41,19 @@ export const relayEnvelopeSchema = z.object({
 });
 
 export const leaveSchema = z.looseObject({ type: z.literal("leave") });
+/** Host only: removes a member from the room. */
+export const kickSchema = z.looseObject({ type: z.literal("kick"), peerId: peerIdSchema });
+/** Host only: a locked room refuses new joins. */
+export const lockSchema = z.looseObject({ type: z.literal("lock") });
+export const unlockSchema = z.looseObject({ type: z.literal("unlock") });
 export const pingSchema = z.looseObject({ type: z.literal("ping") });
 
 export type JoinMessage = z.infer<typeof joinSchema>;
 export type LeaveMessage = z.infer<typeof leaveSchema>;
 export type PingMessage = z.infer<typeof pingSchema>;
+export type KickMessage = z.infer<typeof kickSchema>;
+export type LockMessage = z.infer<typeof lockSchema>;
+export type UnlockMessage = z.infer<typeof unlockSchema>;
 
 /** Session description as our SDK sends it; other clients may send any payload. */
 export interface OfferMessage {
@@ -86,12 +94,23 @@ export type ClientMessage =
   | JoinMessage
   | LeaveMessage
   | PingMessage
+  | KickMessage
+  | LockMessage
+  | UnlockMessage
   | OfferMessage
   | AnswerMessage
   | IceMessage
   | AppMessage;
 
-export const CLIENT_TYPES = ["join", "leave", "ping", ...RELAY_TYPES] as const;
+export const CLIENT_TYPES = [
+  "join",
+  "leave",
+  "ping",
+  "kick",
+  "lock",
+  "unlock",
+  ...RELAY_TYPES,
+] as const;
 export type ClientType = (typeof CLIENT_TYPES)[number];
 
 // ---------------------------------------------------------------- server -> client
@@ -103,9 +122,16 @@ export const iceServerSchema = z.looseObject({
 });
 export type IceServer = z.infer<typeof iceServerSchema>;
 
+export const ROLES = ["host", "guest"] as const;
+export type Role = (typeof ROLES)[number];
+
 export const memberSchema = z.looseObject({
   peerId: z.string(),
   name: z.string().optional(),
+  /** The verified user id (`sub` of the join token); only when auth is on. */
+  userId: z.string().optional(),
+  /** Only when auth is on. */
+  role: z.enum(ROLES).optional(),
 });
 export type Member = z.infer<typeof memberSchema>;
 
@@ -120,6 +146,10 @@ export const joinedSchema = z.looseObject({
   /** The other members with what is known of them, oldest first. */
   members: z.array(memberSchema).optional(),
   iceServers: z.array(iceServerSchema).optional(),
+  /** Your role in the room; only when auth is on. */
+  role: z.enum(ROLES).optional(),
+  /** Your verified user id; only when auth is on. */
+  userId: z.string().optional(),
 });
 export const fullSchema = z.looseObject({ type: z.literal("full"), roomId: z.string() });
 export const readySchema = z.looseObject({ type: z.literal("ready"), isInitiator: z.boolean() });
@@ -127,10 +157,29 @@ export const peerJoinedSchema = z.looseObject({
   type: z.literal("peer-joined"),
   peerId: z.string(),
   name: z.string().optional(),
+  userId: z.string().optional(),
+  role: z.enum(ROLES).optional(),
 });
 export const peerLeftSchema = z.looseObject({ type: z.literal("peer-left"), peerId: z.string() });
 export const leftSchema = z.looseObject({ type: z.literal("left"), roomId: z.string() });
 export const pongSchema = z.looseObject({ type: z.literal("pong") });
+/** You were removed from the room by a host; the socket closes with 4501. */
+export const kickedSchema = z.looseObject({
+  type: z.literal("kicked"),
+  roomId: z.string(),
+  by: z.string(),
+});
+/** To every member when a host locks or unlocks the room. */
+export const lockedSchema = z.looseObject({
+  type: z.literal("locked"),
+  roomId: z.string(),
+  by: z.string(),
+});
+export const unlockedSchema = z.looseObject({
+  type: z.literal("unlocked"),
+  roomId: z.string(),
+  by: z.string(),
+});
 export const errorSchema = z.looseObject({
   type: z.literal("error"),
   code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
@@ -149,6 +198,9 @@ export const serverMessageSchema = z.discriminatedUnion("type", [
   peerLeftSchema,
   leftSchema,
   pongSchema,
+  kickedSchema,
+  lockedSchema,
+  unlockedSchema,
   errorSchema,
   relayedSchema,
 ]);
@@ -160,6 +212,9 @@ export type PeerJoinedMessage = z.infer<typeof peerJoinedSchema>;
 export type PeerLeftMessage = z.infer<typeof peerLeftSchema>;
 export type LeftMessage = z.infer<typeof leftSchema>;
 export type PongMessage = z.infer<typeof pongSchema>;
+export type KickedMessage = z.infer<typeof kickedSchema>;
+export type LockedMessage = z.infer<typeof lockedSchema>;
+export type UnlockedMessage = z.infer<typeof unlockedSchema>;
 export type ErrorMessage = z.infer<typeof errorSchema>;
 /** A relayed message: the sender's payload plus `from`. */
 export type RelayedMessage<T extends RelayType = RelayType> = {
@@ -177,6 +232,9 @@ export type ServerMessage =
   | PeerLeftMessage
   | LeftMessage
   | PongMessage
+  | KickedMessage
+  | LockedMessage
+  | UnlockedMessage
   | ErrorMessage
   | RelayedMessage;
 

@@ -1,11 +1,18 @@
-import { existsSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer as createHttpServer, type RequestListener, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
-import { type Config, iceServersFor } from "./config.js";
-import { createRequestHandler } from "./http/routes.js";
+import { createTokenVerifier, type TokenVerifier } from "./auth/join-tokens.js";
+import { iceServersFor } from "./auth/turn-credentials.js";
+import { authEnabled, type Config, ConfigError, redactedConfig } from "./config.js";
+import { checkTrustProxy, clientAddressResolver } from "./http/client-address.js";
+import { createRequestHandler, type JsonReply } from "./http/routes.js";
+import { ConnectionCounter } from "./limits/connection-counter.js";
+import { type Clock, monotonicClock } from "./limits/token-bucket.js";
 import { createLogger } from "./observability/logger.js";
 import { MemoryRooms } from "./rooms/memory.js";
 import type { DeliverLocal, Rooms } from "./rooms/rooms.js";
@@ -23,11 +30,13 @@ export interface SignalroomOptions {
    * to {@link MemoryRooms}. The seam for other implementations.
    */
   readonly createRooms?: (deliverLocal: DeliverLocal) => Rooms;
+  /** Monotonic milliseconds for rate limits; tests inject their own. */
+  readonly clock?: Clock;
 }
 
 /** A running server: the composition root's product. */
 export interface Signalroom {
-  /** `http://host:port` once listening. */
+  /** `http(s)://host:port` once listening. */
   readonly url: string;
   readonly port: number;
   readonly rooms: Rooms;
@@ -47,6 +56,11 @@ export async function startSignalroom(
   options: SignalroomOptions = {},
 ): Promise<Signalroom> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  if (config.trustProxy !== undefined) {
+    const problem = checkTrustProxy(config.trustProxy);
+    if (problem) throw new ConfigError(`TRUST_PROXY / --trust-proxy: ${problem}`);
+  }
+  const verifier = createTokenVerifier(config);
   const peers = new LocalPeers();
   const rooms: Rooms = options.createRooms
     ? options.createRooms(peers.deliver)
@@ -55,30 +69,53 @@ export async function startSignalroom(
     rooms,
     logger,
     maxPeers: config.maxPeers,
-    iceServers: () => iceServersFor(config),
+    maxRoomCapacity: config.maxRoomCapacity,
+    verifier,
+    iceServers: (userId) => iceServersFor(config, userId),
+    clock: options.clock ?? monotonicClock,
+    limits: {
+      messages: {
+        perSecond: config.rateLimitPerSecond,
+        burst: config.rateLimitBurst,
+        closeAfter: config.rateLimitCloseAfter,
+      },
+      joinsPerMinute: config.joinsPerMinute,
+      maxBufferedBytes: config.maxBufferedBytes,
+      joinTimeoutMs: config.joinTimeoutMs,
+    },
   };
   const gateway = new SignalingGateway(ctx, {
     maxMessageBytes: config.maxMessageBytes,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     peers,
-    ...(options.createPeerId ? { createPeerId: options.createPeerId } : {}),
+    allowedOrigins: config.allowedOrigins,
+    connectionsPerIp: new ConnectionCounter(config.maxConnectionsPerIp),
+    clientAddress: clientAddressResolver(config.trustProxy),
+    createPeerId: options.createPeerId,
   });
   const webRoot = resolveWebRoot(config.webRoot);
   if (webRoot === null && config.webRoot !== "") {
     logger.warn({ webRoot: config.webRoot }, "web app not found; run `npm run build`");
   }
+  const tls = config.tlsCert !== undefined && config.tlsKey !== undefined;
   const startedAt = Date.now();
-  const server: Server = createServer(
-    createRequestHandler({
-      webRoot,
-      iceServers: () => iceServersFor(config),
-      health: async () => ({
-        uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-        connections: gateway.connections,
-        ...(await rooms.stats()),
-      }),
+  const handler: RequestListener = createRequestHandler({
+    webRoot,
+    tls,
+    iceServers: (token) => iceServersReply(config, verifier, token),
+    health: async () => ({
+      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      connections: gateway.connections,
+      ...(await rooms.stats()),
     }),
-  );
+  });
+  const server: Server =
+    config.tlsCert !== undefined && config.tlsKey !== undefined
+      ? createHttpsServer(
+          { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) },
+          handler,
+        )
+      : createHttpServer(handler);
   server.on("upgrade", gateway.handleUpgrade);
   server.on("clientError", (_error, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
@@ -94,8 +131,12 @@ export async function startSignalroom(
   });
   const { port } = server.address() as AddressInfo;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
-  const url = `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`;
-  logger.info({ url, maxPeers: config.maxPeers }, `Signalroom listening on ${url}`);
+  const url = `${tls ? "https" : "http"}://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`;
+  logger.debug({ config: redactedConfig(config) }, "configuration");
+  logger.info(
+    { url, maxPeers: config.maxPeers, auth: authEnabled(config), turn: config.turnUrls.length > 0 },
+    `Signalroom listening on ${url}`,
+  );
 
   let closing: Promise<void> | null = null;
   return {
@@ -114,6 +155,35 @@ export async function startSignalroom(
         await rooms.close();
       })();
       return closing;
+    },
+  };
+}
+
+/** `GET /api/ice-servers`: behind a valid join token when auth is on. */
+async function iceServersReply(
+  config: Config,
+  verifier: TokenVerifier | null,
+  token: string | undefined,
+): Promise<JsonReply> {
+  // Without auth there is no user id: a random one keeps coturn's logs apart.
+  let userId = `anon-${randomBytes(6).toString("hex")}`;
+  if (verifier) {
+    if (token === undefined) {
+      return { status: 401, body: { error: "unauthorized", message: "a join token is required" } };
+    }
+    const verified = await verifier.verify(token);
+    if (!verified.ok) {
+      const status = verified.error.code === "internal" ? 503 : 401;
+      return { status, body: { error: verified.error.code, message: verified.error.message } };
+    }
+    userId = verified.identity.sub;
+  }
+  const turn = config.turnUrls.length > 0;
+  return {
+    status: 200,
+    body: {
+      iceServers: iceServersFor(config, userId),
+      ...(turn ? { ttl: config.turnTtlSeconds } : {}),
     },
   };
 }

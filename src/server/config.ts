@@ -1,48 +1,36 @@
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import type { IceServer } from "../protocol/index.js";
 
 /**
- * Every server option: its environment variable, its CLI flag and its
- * default. The defaults are the embedded mode: one process, in-memory
+ * Every server option in one table: its environment variable, its CLI
+ * flag, its schema with the default, and its help line. `--help`, the
+ * README's configuration table (checked by a test) and validation all come
+ * from here. The defaults are the embedded mode: one process, in-memory
  * rooms, open to anyone who knows a room id (as the origin design).
  */
-export interface Config {
-  /** TCP port for HTTP and WebSocket. Env `PORT`, flag `--port`. Default 3000. */
-  port: number;
-  /** Address to bind. Env `HOST`, flag `--host`. Default `0.0.0.0`. */
-  host: string;
-  /** Room capacity. Env `MAX_PEERS`, flag `--max-peers`. Default 2 (1:1 calls). */
-  maxPeers: number;
-  /** Largest accepted frame in bytes; larger closes with 1009. Env `MAX_MESSAGE_BYTES`. Default 65536. */
-  maxMessageBytes: number;
-  /** WebSocket ping interval in ms; a socket that misses one pong is dropped. Env `HEARTBEAT_INTERVAL_MS`. Default 30000. */
-  heartbeatIntervalMs: number;
-  /** STUN server URLs handed to clients. Env `STUN_URLS` (comma-separated), flag `--stun`. Default none. */
-  stunUrls: string[];
-  /** pino log level. Env `LOG_LEVEL`, flag `--log-level`. Default `info`. */
-  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
-  /** Folder with the built web app; empty string serves none. Env `WEB_ROOT`. Default the bundled app. */
-  webRoot: string;
-}
 
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL("../web/", import.meta.url));
 
-const url = z.string().regex(/^(stun|stuns|turn|turns):/i, "must be a stun:/turn: URL");
-// A comma-separated string (env, flags) or an array (programmatic overrides).
-const list = z.union([
-  z.array(url),
+const iceUrl = (schemes: string) =>
   z
     .string()
-    .transform((s) =>
-      s
-        .split(",")
-        .map((x) => x.trim())
-        .filter((x) => x !== ""),
-    )
-    .pipe(z.array(url)),
-]);
+    .regex(new RegExp(`^(${schemes}):`, "i"), `must be a ${schemes.split("|").join(":/")}: URL`);
+
+/** A comma-separated string (env, flags) or an array (programmatic overrides). */
+const list = <T extends z.ZodType<string, string>>(item: T) =>
+  z.union([
+    z.array(item),
+    z
+      .string()
+      .transform((s) =>
+        s
+          .split(",")
+          .map((x) => x.trim())
+          .filter((x) => x !== ""),
+      )
+      .pipe(z.array(item)),
+  ]);
 
 // Decimal digits only: `z.coerce.number` would read " " and "" as 0 (a
 // random port) and accept "0x10" or "1e3".
@@ -58,31 +46,290 @@ const int = (min: number, max: number) =>
       .max(max),
   );
 
-const configSchema = z.object({
-  port: int(0, 65535).default(3000),
-  host: z.string().min(1).default("0.0.0.0"),
-  maxPeers: int(2, 1024).default(2),
-  maxMessageBytes: int(1024, 16 * 1024 * 1024).default(65536),
-  heartbeatIntervalMs: int(1000, 3_600_000).default(30_000),
-  stunUrls: list.default([]),
-  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  webRoot: z.string().default(DEFAULT_WEB_ROOT),
-});
+const optionalString = z
+  .string()
+  .transform((s) => s.trim())
+  .optional()
+  .transform((s) => (s === "" ? undefined : s));
 
-/** Where each option comes from: [env var, CLI flag]. */
-const SOURCES: Record<keyof Config, [env: string, flag: string | null]> = {
-  port: ["PORT", "port"],
-  host: ["HOST", "host"],
-  maxPeers: ["MAX_PEERS", "max-peers"],
-  maxMessageBytes: ["MAX_MESSAGE_BYTES", "max-message-bytes"],
-  heartbeatIntervalMs: ["HEARTBEAT_INTERVAL_MS", "heartbeat-interval-ms"],
-  stunUrls: ["STUN_URLS", "stun"],
-  logLevel: ["LOG_LEVEL", "log-level"],
-  webRoot: ["WEB_ROOT", "web-root"],
-};
+const origin = z
+  .string()
+  .regex(/^(\*|https?:\/\/[^/\s]+)$/i, "must be an origin like https://example.org (no path)")
+  .transform((s) => s.toLowerCase());
+
+interface OptionSpec {
+  readonly env: string;
+  readonly flag: string;
+  readonly schema: z.ZodType;
+  /** Shown in --help and the README, e.g. `3000` or `none`. */
+  readonly default: string;
+  readonly help: string;
+  /** A secret: never printed or logged. */
+  readonly secret?: boolean;
+}
+
+export const OPTIONS = {
+  port: {
+    env: "PORT",
+    flag: "port",
+    schema: int(0, 65535).default(3000),
+    default: "3000",
+    help: "HTTP and WebSocket port",
+  },
+  host: {
+    env: "HOST",
+    flag: "host",
+    schema: z.string().min(1).default("0.0.0.0"),
+    default: "0.0.0.0",
+    help: "address to bind",
+  },
+  maxPeers: {
+    env: "MAX_PEERS",
+    flag: "max-peers",
+    schema: int(2, 1024).default(2),
+    default: "2",
+    help: "members per room unless a join token says otherwise (2 is a 1:1 call)",
+  },
+  maxRoomCapacity: {
+    env: "MAX_ROOM_CAPACITY",
+    flag: "max-room-capacity",
+    schema: int(2, 1024).default(16),
+    default: "16",
+    help: "hard ceiling on room size, also for a token's maxPeers claim",
+  },
+  maxMessageBytes: {
+    env: "MAX_MESSAGE_BYTES",
+    flag: "max-message-bytes",
+    schema: int(1024, 16 * 1024 * 1024).default(65536),
+    default: "65536",
+    help: "largest WebSocket frame; a larger one closes the socket with 1009",
+  },
+  heartbeatIntervalMs: {
+    env: "HEARTBEAT_INTERVAL_MS",
+    flag: "heartbeat-interval-ms",
+    schema: int(1000, 3_600_000).default(30_000),
+    default: "30000",
+    help: "WebSocket ping interval; a socket that misses a pong is dropped and leaves its room",
+  },
+  stunUrls: {
+    env: "STUN_URLS",
+    flag: "stun",
+    schema: list(iceUrl("stun|stuns")).default([]),
+    default: "none",
+    help: "comma-separated stun: URLs handed to clients",
+  },
+  turnUrls: {
+    env: "TURN_URLS",
+    flag: "turn",
+    schema: list(iceUrl("turn|turns")).default([]),
+    default: "none",
+    help: "comma-separated turn:/turns: URLs of a TURN server using use-auth-secret",
+  },
+  turnSecrets: {
+    env: "TURN_SECRET",
+    flag: "turn-secret",
+    schema: list(z.string().min(16, "must be at least 16 characters")).default([]),
+    default: "none",
+    help: "coturn's static-auth-secret; comma-separated for rotation (the first mints)",
+    secret: true,
+  },
+  turnTtlSeconds: {
+    env: "TURN_TTL",
+    flag: "turn-ttl",
+    schema: int(60, 7 * 24 * 3600).default(3600),
+    default: "3600",
+    help: "lifetime of minted TURN credentials in seconds",
+  },
+  authSecret: {
+    env: "AUTH_SECRET",
+    flag: "auth-secret",
+    schema: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
+    default: "none",
+    help: "HS256 secret for join tokens; turns auth on",
+    secret: true,
+  },
+  authPublicKey: {
+    env: "AUTH_PUBLIC_KEY",
+    flag: "auth-public-key",
+    schema: optionalString,
+    default: "none",
+    help: "path to a PEM public key (RS256 or ES256) for join tokens; turns auth on",
+  },
+  authJwksUrl: {
+    env: "AUTH_JWKS_URL",
+    flag: "auth-jwks-url",
+    schema: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    default: "none",
+    help: "JWKS URL with the keys for join tokens; turns auth on",
+  },
+  authIssuer: {
+    env: "AUTH_ISSUER",
+    flag: "auth-issuer",
+    schema: optionalString,
+    default: "none",
+    help: "required `iss` of join tokens",
+  },
+  authAudience: {
+    env: "AUTH_AUDIENCE",
+    flag: "auth-audience",
+    schema: optionalString,
+    default: "none",
+    help: "required `aud` of join tokens",
+  },
+  authClockToleranceSeconds: {
+    env: "AUTH_CLOCK_TOLERANCE",
+    flag: "auth-clock-tolerance",
+    schema: int(0, 600).default(30),
+    default: "30",
+    help: "clock skew allowed when checking exp and nbf, in seconds",
+  },
+  tlsCert: {
+    env: "TLS_CERT",
+    flag: "tls-cert",
+    schema: optionalString,
+    default: "none",
+    help: "PEM certificate (chain) path; with TLS_KEY serves HTTPS and WSS",
+  },
+  tlsKey: {
+    env: "TLS_KEY",
+    flag: "tls-key",
+    schema: optionalString,
+    default: "none",
+    help: "PEM private key path for TLS_CERT",
+  },
+  trustProxy: {
+    env: "TRUST_PROXY",
+    flag: "trust-proxy",
+    schema: optionalString,
+    default: "none",
+    help: "proxies whose X-Forwarded-For is believed: loopback, CIDRs, or a hop count",
+  },
+  allowedOrigins: {
+    env: "ALLOWED_ORIGINS",
+    flag: "allowed-origins",
+    schema: list(origin).default([]),
+    default: "any",
+    help: "comma-separated origins allowed to open WebSockets; others get HTTP 403",
+  },
+  rateLimitPerSecond: {
+    env: "RATE_LIMIT_PER_SECOND",
+    flag: "rate-limit-per-second",
+    schema: int(1, 100_000).default(50),
+    default: "50",
+    help: "messages per second per connection, sustained",
+  },
+  rateLimitBurst: {
+    env: "RATE_LIMIT_BURST",
+    flag: "rate-limit-burst",
+    schema: int(1, 100_000).default(200),
+    default: "200",
+    help: "messages a connection may send at once (ICE trickle comes in bursts)",
+  },
+  rateLimitCloseAfter: {
+    env: "RATE_LIMIT_CLOSE_AFTER",
+    flag: "rate-limit-close-after",
+    schema: int(1, 1_000_000).default(100),
+    default: "100",
+    help: "refused messages in a row after which the socket is closed with 1008",
+  },
+  joinsPerMinute: {
+    env: "JOIN_RATE_PER_MINUTE",
+    flag: "join-rate-per-minute",
+    schema: int(1, 100_000).default(30),
+    default: "30",
+    help: "joins per minute per connection (burst of 10)",
+  },
+  maxConnectionsPerIp: {
+    env: "MAX_CONNECTIONS_PER_IP",
+    flag: "max-connections-per-ip",
+    schema: int(1, 1_000_000).default(64),
+    default: "64",
+    help: "open WebSockets per client address; more get HTTP 429",
+  },
+  maxBufferedBytes: {
+    env: "MAX_BUFFERED_BYTES",
+    flag: "max-buffered-bytes",
+    schema: int(64 * 1024, 1024 * 1024 * 1024).default(1024 * 1024),
+    default: "1048576",
+    help: "unsent bytes a slow reader may pile up before it is disconnected (4001)",
+  },
+  joinTimeoutMs: {
+    env: "JOIN_TIMEOUT_MS",
+    flag: "join-timeout-ms",
+    schema: int(1000, 3_600_000).default(30_000),
+    default: "30000",
+    help: "a socket that has not joined a room by then is closed (4002)",
+  },
+  logLevel: {
+    env: "LOG_LEVEL",
+    flag: "log-level",
+    schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    default: "info",
+    help: "fatal, error, warn, info, debug, trace or silent; JSON lines on stdout",
+  },
+  webRoot: {
+    env: "WEB_ROOT",
+    flag: "web-root",
+    schema: z.string().default(DEFAULT_WEB_ROOT),
+    default: "the bundled app",
+    help: 'folder of the web app to serve; --web-root "" serves none',
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+type Options = typeof OPTIONS;
+
+/** The validated server configuration (see {@link OPTIONS} for each field). */
+export type Config = { [K in keyof Options]: z.output<Options[K]["schema"]> };
+
+const configSchema = z
+  .object(
+    Object.fromEntries(Object.entries(OPTIONS).map(([key, spec]) => [key, spec.schema])) as {
+      [K in keyof Options]: Options[K]["schema"];
+    },
+  )
+  .superRefine((c, ctx) => {
+    const keys = [c.authSecret, c.authPublicKey, c.authJwksUrl].filter((k) => k !== undefined);
+    if (keys.length > 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["authSecret"],
+        message: "set only one of AUTH_SECRET, AUTH_PUBLIC_KEY, AUTH_JWKS_URL",
+      });
+    }
+    if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["tlsCert"],
+        message: "TLS_CERT and TLS_KEY go together",
+      });
+    }
+    if (c.turnUrls.length > 0 !== c.turnSecrets.length > 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["turnUrls"],
+        message: "TURN_URLS and TURN_SECRET go together",
+      });
+    }
+    if (c.maxPeers > c.maxRoomCapacity) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["maxPeers"],
+        message: "must not exceed MAX_ROOM_CAPACITY",
+      });
+    }
+  });
 
 export class ConfigError extends Error {
   override name = "ConfigError";
+}
+
+/** Whether join tokens are required. */
+export function authEnabled(config: Config): boolean {
+  return (
+    config.authSecret !== undefined ||
+    config.authPublicKey !== undefined ||
+    config.authJwksUrl !== undefined
+  );
 }
 
 /**
@@ -94,15 +341,15 @@ export function loadConfig(
   opts: {
     env?: Record<string, string | undefined>;
     argv?: readonly string[];
-    overrides?: Partial<Config>;
+    overrides?: { [K in keyof Config]?: Config[K] | undefined };
   } = {},
 ): Config {
   const env = opts.env ?? {};
   const flags = opts.argv ? parseFlags(opts.argv) : {};
   const raw: Record<string, unknown> = {};
-  for (const [key, [envName, flag]] of Object.entries(SOURCES)) {
-    const fromFlag = flag ? flags[flag] : undefined;
-    const fromEnv = env[envName];
+  for (const [key, spec] of Object.entries(OPTIONS) as [keyof Options, OptionSpec][]) {
+    const fromFlag = flags[spec.flag];
+    const fromEnv = env[spec.env];
     const value = fromFlag ?? (fromEnv === "" ? undefined : fromEnv);
     if (value !== undefined) raw[key] = value;
   }
@@ -112,20 +359,18 @@ export function loadConfig(
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
-      const key = String(issue.path[0]) as keyof Config;
-      const [envName, flag] = SOURCES[key] ?? [key, null];
-      return `${envName}${flag ? ` / --${flag}` : ""}: ${issue.message}`;
+      const spec = OPTIONS[String(issue.path[0]) as keyof Options] as OptionSpec | undefined;
+      const name = spec ? `${spec.env} / --${spec.flag}` : String(issue.path[0] ?? "config");
+      return `${name}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
   }
-  return parsed.data;
+  return parsed.data as Config;
 }
 
 function parseFlags(argv: readonly string[]): Record<string, string | undefined> {
   const options = Object.fromEntries(
-    Object.values(SOURCES)
-      .filter(([, flag]) => flag !== null)
-      .map(([, flag]) => [flag as string, { type: "string" as const }]),
+    Object.values(OPTIONS).map((spec) => [spec.flag, { type: "string" as const }]),
   );
   try {
     const { values } = parseArgs({
@@ -140,36 +385,35 @@ function parseFlags(argv: readonly string[]): Record<string, string | undefined>
   }
 }
 
-/** The ICE servers handed to clients. */
-export function iceServersFor(config: Config): IceServer[] {
-  return config.stunUrls.length > 0 ? [{ urls: config.stunUrls }] : [];
+/** The config with secrets masked, for logs. */
+export function redactedConfig(config: Config): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(config).map(([key, value]) => {
+      const spec = OPTIONS[key as keyof Options] as OptionSpec;
+      const hidden =
+        spec.secret && value !== undefined && !(Array.isArray(value) && value.length === 0);
+      return [key, hidden ? "[redacted]" : value];
+    }),
+  );
 }
 
 /** Text for `signalroom --help`. */
 export function helpText(): string {
-  const rows: [string, string, string][] = [
-    ["PORT", "--port", "HTTP and WebSocket port (default 3000)"],
-    ["HOST", "--host", "address to bind (default 0.0.0.0)"],
-    ["MAX_PEERS", "--max-peers", "room capacity (default 2)"],
-    [
-      "MAX_MESSAGE_BYTES",
-      "--max-message-bytes",
-      "largest frame; larger closes 1009 (default 65536)",
-    ],
-    ["HEARTBEAT_INTERVAL_MS", "--heartbeat-interval-ms", "WebSocket ping interval (default 30000)"],
-    ["STUN_URLS", "--stun", "comma-separated stun: URLs for clients (default none)"],
-    ["LOG_LEVEL", "--log-level", "fatal|error|warn|info|debug|trace|silent (default info)"],
-    ["WEB_ROOT", "--web-root", "folder of the web app to serve (default the bundled app)"],
-  ];
-  const lines = rows.map(([env, flag, text]) => `  ${flag.padEnd(26)}${env.padEnd(24)}${text}`);
+  const lines = Object.values(OPTIONS).map(
+    (spec: OptionSpec) =>
+      `  --${spec.flag.padEnd(24)}${spec.env.padEnd(24)}${spec.help} (default ${spec.default})`,
+  );
   return [
     "Usage: signalroom [options]",
+    "       signalroom token --room ROOM --sub USER [--ttl 1h] [--role host|guest] [--name NAME] [--max-peers N]",
     "",
     "Starts the Signalroom signaling server and web app.",
     "Every option can be given as a flag or as an environment variable:",
     "",
     ...lines,
-    "  --help                                            show this text",
+    `  --${"help".padEnd(48)}show this text`,
+    "",
+    "`signalroom token --help` explains minting join tokens.",
     "",
   ].join("\n");
 }

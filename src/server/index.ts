@@ -1,10 +1,20 @@
 export { type Signalroom, type SignalroomOptions, startSignalroom } from "./app.js";
-export { type Config, ConfigError, helpText, loadConfig } from "./config.js";
-export { MemoryRooms } from "./rooms/memory.js";
+export {
+  createTokenVerifier,
+  type Identity,
+  type TokenVerifier,
+  tokenAdmits,
+} from "./auth/join-tokens.js";
+export { type MintOptions, mintJoinToken, type SigningKey } from "./auth/mint-token.js";
+export { iceServersFor, mintTurnCredential, type TurnCredential } from "./auth/turn-credentials.js";
+export { authEnabled, type Config, ConfigError, helpText, loadConfig, OPTIONS } from "./config.js";
+export { MemoryRooms, type RoomSnapshot } from "./rooms/memory.js";
 export type {
   DeliverLocal,
   DeliverOptions,
   DeliverResult,
+  DeliveryEffect,
+  JoinOptions,
   JoinResult,
   PeerInfo,
   RoomStats,

@@ -30,6 +30,19 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   });
 }
 
+/**
+ * Limits raised far above anything a test sends, for tests that are about
+ * volume (many sockets from one address, bursts of messages, join churn)
+ * rather than about the limits themselves.
+ */
+export const BULK_LIMITS: Partial<Config> = {
+  maxConnectionsPerIp: 100_000,
+  rateLimitPerSecond: 100_000,
+  rateLimitBurst: 100_000,
+  rateLimitCloseAfter: 1_000_000,
+  joinsPerMinute: 100_000,
+};
+
 /** Starts the real server in-process on a free port. */
 export async function startTestServer(
   overrides: Partial<Config> = {},

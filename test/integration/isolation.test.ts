@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { joinPair, type Pair, startTestServer, type TestServer } from "../helpers/server.js";
+import {
+  BULK_LIMITS,
+  joinPair,
+  type Pair,
+  startTestServer,
+  type TestServer,
+} from "../helpers/server.js";
 
 const ROOMS = 50;
 const MESSAGES_PER_SIDE = 10;
@@ -10,7 +16,7 @@ describe("many rooms at once", () => {
   let server: TestServer;
   let pairs: Pair[];
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(BULK_LIMITS);
     pairs = await Promise.all(
       Array.from({ length: ROOMS }, (_, i) => joinPair(server, `iso-${i}`)),
     );
@@ -69,7 +75,7 @@ describe("many rooms at once", () => {
 describe("message order", () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(BULK_LIMITS);
   });
   after(async () => {
     await server.close();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { BULK_LIMITS, startTestServer, type TestServer } from "../helpers/server.js";
 import type { TestClient } from "../helpers/test-client.js";
 import { eventually } from "../helpers/wait.js";
 
@@ -26,7 +26,7 @@ function prng(seed: number): () => number {
 describe("no leaks after churn", () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(BULK_LIMITS);
   });
   after(async () => {
     await server.close();

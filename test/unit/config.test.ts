@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConfigError, iceServersFor, loadConfig } from "../../src/server/config.js";
+import { iceServersFor } from "../../src/server/auth/turn-credentials.js";
+import {
+  authEnabled,
+  ConfigError,
+  helpText,
+  loadConfig,
+  OPTIONS,
+  redactedConfig,
+} from "../../src/server/config.js";
 
 /** Asserts that `load` throws a ConfigError whose message matches every pattern. */
 function assertConfigError(load: () => unknown, ...patterns: RegExp[]): void {
@@ -13,78 +21,148 @@ function assertConfigError(load: () => unknown, ...patterns: RegExp[]): void {
 }
 
 describe("loadConfig", () => {
-  it("defaults to the embedded mode", () => {
+  it("defaults to the embedded mode: open, in memory, 1:1 rooms", () => {
     const config = loadConfig();
-    assert.deepEqual(
-      { ...config, webRoot: typeof config.webRoot },
-      {
-        port: 3000,
-        host: "0.0.0.0",
-        maxPeers: 2,
-        maxMessageBytes: 65536,
-        heartbeatIntervalMs: 30000,
-        stunUrls: [],
-        logLevel: "info",
-        webRoot: "string",
-      },
-    );
+    // Unset optional options are absent (undefined).
+    for (const key of [
+      "authSecret",
+      "authPublicKey",
+      "authJwksUrl",
+      "tlsCert",
+      "trustProxy",
+    ] as const) {
+      assert.equal(config[key], undefined, key);
+    }
+    assert.deepEqual(JSON.parse(JSON.stringify({ ...config, webRoot: typeof config.webRoot })), {
+      port: 3000,
+      host: "0.0.0.0",
+      maxPeers: 2,
+      maxRoomCapacity: 16,
+      maxMessageBytes: 65536,
+      heartbeatIntervalMs: 30000,
+      stunUrls: [],
+      turnUrls: [],
+      turnSecrets: [],
+      turnTtlSeconds: 3600,
+      authClockToleranceSeconds: 30,
+      allowedOrigins: [],
+      rateLimitPerSecond: 50,
+      rateLimitBurst: 200,
+      rateLimitCloseAfter: 100,
+      joinsPerMinute: 30,
+      maxConnectionsPerIp: 64,
+      maxBufferedBytes: 1048576,
+      joinTimeoutMs: 30000,
+      logLevel: "info",
+      webRoot: "string",
+    });
+    assert.equal(authEnabled(config), false);
   });
 
+  // One value per option, as text, and what it becomes.
+  const EVERY_OPTION: [keyof typeof OPTIONS, string, unknown][] = [
+    ["port", "8080", 8080],
+    ["host", "127.0.0.1", "127.0.0.1"],
+    ["maxPeers", "6", 6],
+    ["maxRoomCapacity", "8", 8],
+    ["maxMessageBytes", "2048", 2048],
+    ["heartbeatIntervalMs", "5000", 5000],
+    [
+      "stunUrls",
+      "stun:a.example:3478, ,stuns:b.example",
+      ["stun:a.example:3478", "stuns:b.example"],
+    ],
+    [
+      "turnUrls",
+      "turn:t.example:3478?transport=udp,turns:t.example:443",
+      ["turn:t.example:3478?transport=udp", "turns:t.example:443"],
+    ],
+    [
+      "turnSecrets",
+      "0123456789abcdef-new,0123456789abcdef-old",
+      ["0123456789abcdef-new", "0123456789abcdef-old"],
+    ],
+    ["turnTtlSeconds", "600", 600],
+    ["authSecret", "s".repeat(32), "s".repeat(32)],
+    ["authIssuer", "https://issuer.example", "https://issuer.example"],
+    ["authAudience", "signalroom", "signalroom"],
+    ["authClockToleranceSeconds", "5", 5],
+    ["tlsCert", "/etc/tls/cert.pem", "/etc/tls/cert.pem"],
+    ["tlsKey", "/etc/tls/key.pem", "/etc/tls/key.pem"],
+    ["trustProxy", "loopback", "loopback"],
+    [
+      "allowedOrigins",
+      "https://A.example, http://b.example:8080",
+      ["https://a.example", "http://b.example:8080"],
+    ],
+    ["rateLimitPerSecond", "10", 10],
+    ["rateLimitBurst", "20", 20],
+    ["rateLimitCloseAfter", "30", 30],
+    ["joinsPerMinute", "40", 40],
+    ["maxConnectionsPerIp", "50", 50],
+    ["maxBufferedBytes", "65536", 65536],
+    ["joinTimeoutMs", "7000", 7000],
+    ["logLevel", "debug", "debug"],
+    ["webRoot", "/srv/web", "/srv/web"],
+  ];
+
   it("reads every option from the environment", () => {
-    const config = loadConfig({
-      env: {
-        PORT: "8080",
-        HOST: "127.0.0.1",
-        MAX_PEERS: "6",
-        MAX_MESSAGE_BYTES: "2048",
-        HEARTBEAT_INTERVAL_MS: "5000",
-        STUN_URLS: "stun:a.example:3478, ,stuns:b.example",
-        LOG_LEVEL: "debug",
-        WEB_ROOT: "/srv/web",
-      },
-    });
-    assert.deepEqual(config, {
-      port: 8080,
-      host: "127.0.0.1",
-      maxPeers: 6,
-      maxMessageBytes: 2048,
-      heartbeatIntervalMs: 5000,
-      stunUrls: ["stun:a.example:3478", "stuns:b.example"],
-      logLevel: "debug",
-      webRoot: "/srv/web",
-    });
+    const env = Object.fromEntries(EVERY_OPTION.map(([key, text]) => [OPTIONS[key].env, text]));
+    const config = loadConfig({ env });
+    for (const [key, , value] of EVERY_OPTION) assert.deepEqual(config[key], value, key);
+    assert.equal(authEnabled(config), true);
   });
 
   it("reads every option from flags", () => {
+    const argv = EVERY_OPTION.flatMap(([key, text]) => [`--${OPTIONS[key].flag}`, text]);
+    const config = loadConfig({ argv });
+    for (const [key, , value] of EVERY_OPTION) assert.deepEqual(config[key], value, key);
+  });
+
+  it("covers every option in these tests, and in --help", () => {
+    const tested = new Set<string>([
+      ...EVERY_OPTION.map(([key]) => key),
+      "authPublicKey",
+      "authJwksUrl",
+    ]);
+    assert.deepEqual([...tested].sort(), Object.keys(OPTIONS).sort());
+    const help = helpText();
+    for (const spec of Object.values(OPTIONS)) {
+      assert.ok(help.includes(`--${spec.flag}`) && help.includes(spec.env), spec.env);
+    }
+  });
+
+  it("refuses options that only make sense together, or not at all together", () => {
+    const secret = "s".repeat(32);
+    assertConfigError(
+      () => loadConfig({ env: { AUTH_SECRET: secret, AUTH_JWKS_URL: "https://x.example/jwks" } }),
+      /only one of AUTH_SECRET, AUTH_PUBLIC_KEY, AUTH_JWKS_URL/,
+    );
+    assertConfigError(
+      () => loadConfig({ env: { TLS_CERT: "/c.pem" } }),
+      /TLS_CERT and TLS_KEY go together/,
+    );
+    assertConfigError(
+      () => loadConfig({ env: { TURN_URLS: "turn:t" } }),
+      /TURN_URLS and TURN_SECRET/,
+    );
+    assertConfigError(() => loadConfig({ env: { MAX_PEERS: "20" } }), /MAX_ROOM_CAPACITY/);
+    assertConfigError(() => loadConfig({ env: { AUTH_SECRET: "short" } }), /AUTH_SECRET.*32/);
+    assertConfigError(
+      () => loadConfig({ env: { ALLOWED_ORIGINS: "https://a.example/path" } }),
+      /ALLOWED_ORIGINS/,
+    );
+    assertConfigError(() => loadConfig({ env: { AUTH_JWKS_URL: "ftp://x" } }), /AUTH_JWKS_URL/);
+  });
+
+  it("hides secrets when the config is shown", () => {
     const config = loadConfig({
-      argv: [
-        "--port",
-        "8081",
-        "--host=::1",
-        "--max-peers",
-        "4",
-        "--max-message-bytes",
-        "4096",
-        "--heartbeat-interval-ms",
-        "1000",
-        "--stun",
-        "stun:x.example",
-        "--log-level",
-        "warn",
-        "--web-root",
-        "",
-      ],
+      env: { AUTH_SECRET: "s".repeat(32), TURN_SECRET: "t".repeat(16), TURN_URLS: "turn:x" },
     });
-    assert.deepEqual(config, {
-      port: 8081,
-      host: "::1",
-      maxPeers: 4,
-      maxMessageBytes: 4096,
-      heartbeatIntervalMs: 1000,
-      stunUrls: ["stun:x.example"],
-      logLevel: "warn",
-      webRoot: "",
-    });
+    const shown = JSON.stringify(redactedConfig(config));
+    assert.equal(shown.includes("s".repeat(32)), false);
+    assert.equal(shown.includes("t".repeat(16)), false);
+    assert.match(shown, /"authSecret":"\[redacted\]"/);
   });
 
   it("takes overrides over flags over environment over defaults", () => {
@@ -120,7 +198,8 @@ describe("loadConfig", () => {
       [{ MAX_PEERS: "2.5" }, /MAX_PEERS \/ --max-peers/],
       [{ MAX_MESSAGE_BYTES: "100" }, /MAX_MESSAGE_BYTES \/ --max-message-bytes/],
       [{ HEARTBEAT_INTERVAL_MS: "10" }, /HEARTBEAT_INTERVAL_MS \/ --heartbeat-interval-ms/],
-      [{ STUN_URLS: "http://stun.example" }, /STUN_URLS \/ --stun: must be a stun:\/turn: URL/],
+      [{ STUN_URLS: "http://stun.example" }, /STUN_URLS \/ --stun: must be a stun:\/stuns: URL/],
+      [{ STUN_URLS: "turn:t.example" }, /STUN_URLS \/ --stun/],
       [{ LOG_LEVEL: "loud" }, /LOG_LEVEL \/ --log-level/],
     ];
     for (const [env, pattern] of cases) {
@@ -155,8 +234,8 @@ describe("loadConfig", () => {
     assertConfigError(() => loadConfig({ overrides: { maxPeers: 1 } }), /MAX_PEERS/);
     assertConfigError(() => loadConfig({ overrides: { port: 1.5 } }), /PORT/);
     assertConfigError(() => loadConfig({ overrides: { stunUrls: ["http://x"] } }), /STUN_URLS/);
-    assert.deepEqual(loadConfig({ overrides: { stunUrls: ["turn:t.example"] } }).stunUrls, [
-      "turn:t.example",
+    assert.deepEqual(loadConfig({ overrides: { stunUrls: ["stun:s.example"] } }).stunUrls, [
+      "stun:s.example",
     ]);
   });
 
@@ -168,8 +247,8 @@ describe("loadConfig", () => {
 
 describe("iceServersFor", () => {
   it("hands out no ICE servers by default and one entry with every STUN URL otherwise", () => {
-    assert.deepEqual(iceServersFor(loadConfig()), []);
-    assert.deepEqual(iceServersFor(loadConfig({ env: { STUN_URLS: "stun:a,stun:b" } })), [
+    assert.deepEqual(iceServersFor(loadConfig(), "u"), []);
+    assert.deepEqual(iceServersFor(loadConfig({ env: { STUN_URLS: "stun:a,stun:b" } }), "u"), [
       { urls: ["stun:a", "stun:b"] },
     ]);
   });

@@ -29,13 +29,45 @@ describe("MemoryRooms", () => {
     assert.deepEqual(await rooms.stats(), { rooms: 1, members: 2 });
   });
 
-  it("checks the capacity given on each join", async () => {
+  it("keeps the capacity a room was created with, whatever later joins ask", async () => {
     await rooms.join("mesh", { peerId: "a" }, { capacity: 3 });
-    await rooms.join("mesh", { peerId: "b" }, { capacity: 3 });
-    assert.equal((await rooms.join("mesh", { peerId: "c" }, { capacity: 2 })).ok, false);
-    assert.equal((await rooms.join("mesh", { peerId: "c" }, { capacity: 3 })).ok, true);
+    await rooms.join("mesh", { peerId: "b" }, { capacity: 2 });
+    assert.equal((await rooms.join("mesh", { peerId: "c" }, { capacity: 2 })).ok, true);
+    assert.deepEqual(await rooms.join("mesh", { peerId: "d" }, { capacity: 16 }), {
+      ok: false,
+      reason: "full",
+    });
     assert.equal((await rooms.join("zero", { peerId: "z" }, { capacity: 0 })).ok, false);
     assert.deepEqual(await rooms.stats(), { rooms: 1, members: 3 });
+  });
+
+  it("refuses joins into a locked room until it is unlocked", async () => {
+    await rooms.join("vault", { peerId: "a" }, { capacity: 4 });
+    assert.equal(await rooms.setLocked("vault", true), true);
+    assert.deepEqual(await rooms.join("vault", { peerId: "b" }, { capacity: 4 }), {
+      ok: false,
+      reason: "locked",
+    });
+    assert.equal(await rooms.setLocked("vault", false), true);
+    assert.equal((await rooms.join("vault", { peerId: "b" }, { capacity: 4 })).ok, true);
+    assert.equal(await rooms.setLocked("nowhere", true), false);
+    // A room that empties and is made again starts unlocked.
+    await rooms.setLocked("vault", true);
+    await rooms.leave("vault", "a");
+    await rooms.leave("vault", "b");
+    assert.equal((await rooms.join("vault", { peerId: "c" }, { capacity: 4 })).ok, true);
+  });
+
+  it("refuses deliveries from non-members when asked to", async () => {
+    await rooms.join("club", { peerId: "a" }, { capacity: 4 });
+    await rooms.join("club", { peerId: "b" }, { capacity: 4 });
+    assert.deepEqual(await rooms.deliver("club", "x", { from: "stranger", requireMember: true }), {
+      ok: false,
+      reason: "not-in-room",
+    });
+    assert.deepEqual(await rooms.deliver("club", "x", { from: "a", requireMember: true }), {
+      ok: true,
+    });
   });
 
   it("lists members and others oldest first", async () => {

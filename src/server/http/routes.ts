@@ -2,22 +2,51 @@ import { existsSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import sirv from "sirv";
-import type { IceServer } from "../../protocol/index.js";
+
+/** A JSON answer: status and body. */
+export interface JsonReply {
+  readonly status: number;
+  readonly body: unknown;
+}
 
 export interface HttpDeps {
   /** Folder of the built web app, or null to serve none. */
   readonly webRoot: string | null;
+  /** Whether the server speaks TLS itself (adds HSTS). */
+  readonly tls: boolean;
   readonly health: () => Promise<Record<string, unknown>>;
-  readonly iceServers: () => IceServer[];
+  /** ICE servers for the bearer of `token` (undefined when none was sent). */
+  readonly iceServers: (token: string | undefined) => Promise<JsonReply>;
 }
+
+/**
+ * The web app runs under this policy: its own scripts and styles only, no
+ * inline code, WebSockets back to the same origin only ('self' covers ws:
+ * and wss: on the page's host), never framed.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "media-src 'self' blob: mediastream:",
+  "connect-src 'self'",
+  "manifest-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "object-src 'none'",
+].join("; ");
 
 /** Headers on every HTTP response. */
 const SECURITY_HEADERS: Record<string, string> = {
+  "Content-Security-Policy": CONTENT_SECURITY_POLICY,
   "X-Content-Type-Options": "nosniff",
   "Referrer-Policy": "no-referrer",
   "X-Frame-Options": "DENY",
   "Cross-Origin-Opener-Policy": "same-origin",
-  "Permissions-Policy": "camera=(self), microphone=(self), display-capture=(self)",
+  "Cross-Origin-Resource-Policy": "same-origin",
+  "Permissions-Policy": "camera=(self), microphone=(self), display-capture=(self), geolocation=()",
 };
 
 /** The HTTP side: health, ICE servers, and the web app's static files. */
@@ -29,7 +58,9 @@ export function createRequestHandler(deps: HttpDeps) {
 
   return (req: IncomingMessage, res: ServerResponse): void => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
-    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (deps.tls) res.setHeader("Strict-Transport-Security", "max-age=31536000");
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const path = url.pathname;
     const method = req.method ?? "GET";
 
     if (path === "/healthz") {
@@ -49,7 +80,10 @@ export function createRequestHandler(deps: HttpDeps) {
         return;
       }
       res.setHeader("Cache-Control", "no-store");
-      sendJson(res, 200, { iceServers: deps.iceServers() });
+      deps.iceServers(bearerToken(req) ?? url.searchParams.get("token") ?? undefined).then(
+        (reply) => sendJson(res, reply.status, reply.body),
+        () => sendJson(res, 500, { error: "internal", message: "internal server error" }),
+      );
       return;
     }
     if (serveStatic && (method === "GET" || method === "HEAD")) {
@@ -63,6 +97,12 @@ export function createRequestHandler(deps: HttpDeps) {
     }
     sendJson(res, 404, { error: "not found" });
   };
+}
+
+function bearerToken(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return match?.[1];
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -2,6 +2,7 @@ import type {
   DeliverLocal,
   DeliverOptions,
   DeliverResult,
+  JoinOptions,
   JoinResult,
   PeerInfo,
   RoomStats,
@@ -10,14 +11,28 @@ import type {
 
 const OK: DeliverResult = { ok: true };
 const UNKNOWN_PEER: DeliverResult = { ok: false, reason: "unknown-peer" };
+const NOT_IN_ROOM: DeliverResult = { ok: false, reason: "not-in-room" };
 const FULL: JoinResult = { ok: false, reason: "full" };
+const LOCKED: JoinResult = { ok: false, reason: "locked" };
 
-/**
- * The default `Rooms`: one process, state in memory. A room is a Map from
- * peer id to member, whose insertion order is join order (oldest first).
- */
+interface Room {
+  /** Insertion order is join order: oldest first. */
+  readonly members: Map<string, PeerInfo>;
+  readonly capacity: number;
+  locked: boolean;
+}
+
+/** A read-only view of one room, for consistency checks in tests. */
+export interface RoomSnapshot {
+  readonly roomId: string;
+  readonly members: readonly PeerInfo[];
+  readonly capacity: number;
+  readonly locked: boolean;
+}
+
+/** The default `Rooms`: one process, state in memory. */
 export class MemoryRooms implements Rooms {
-  readonly #rooms = new Map<string, Map<string, PeerInfo>>();
+  readonly #rooms = new Map<string, Room>();
   readonly #deliverLocal: DeliverLocal;
   #members = 0;
 
@@ -25,44 +40,53 @@ export class MemoryRooms implements Rooms {
     this.#deliverLocal = deliverLocal;
   }
 
-  async join(roomId: string, peer: PeerInfo, opts: { capacity: number }): Promise<JoinResult> {
+  async join(roomId: string, peer: PeerInfo, opts: JoinOptions): Promise<JoinResult> {
     let room = this.#rooms.get(roomId);
-    if (room?.has(peer.peerId)) return { ok: true, others: othersOf(room, peer.peerId) };
-    if (room && room.size >= opts.capacity) return FULL;
+    if (room?.members.has(peer.peerId)) return { ok: true, others: othersOf(room, peer.peerId) };
+    if (room?.locked) return LOCKED;
+    if (room && room.members.size >= room.capacity) return FULL;
     if (!room) {
       if (opts.capacity < 1) return FULL;
-      room = new Map();
+      room = { members: new Map(), capacity: opts.capacity, locked: false };
       this.#rooms.set(roomId, room);
     }
-    const others = [...room.values()];
-    room.set(peer.peerId, peer);
+    const others = [...room.members.values()];
+    room.members.set(peer.peerId, peer);
     this.#members++;
     return { ok: true, others };
   }
 
   async leave(roomId: string, peerId: string): Promise<boolean> {
     const room = this.#rooms.get(roomId);
-    if (!room?.delete(peerId)) return false;
+    if (!room?.members.delete(peerId)) return false;
     this.#members--;
-    if (room.size === 0) this.#rooms.delete(roomId);
+    if (room.members.size === 0) this.#rooms.delete(roomId);
     return true;
   }
 
   async members(roomId: string): Promise<readonly PeerInfo[]> {
     const room = this.#rooms.get(roomId);
-    return room ? [...room.values()] : [];
+    return room ? [...room.members.values()] : [];
+  }
+
+  async setLocked(roomId: string, locked: boolean): Promise<boolean> {
+    const room = this.#rooms.get(roomId);
+    if (!room) return false;
+    room.locked = locked;
+    return true;
   }
 
   async deliver(roomId: string, frame: string, opts: DeliverOptions): Promise<DeliverResult> {
-    const room = this.#rooms.get(roomId);
+    const members = this.#rooms.get(roomId)?.members;
+    if (opts.requireMember && !members?.has(opts.from)) return NOT_IN_ROOM;
     if (opts.to !== undefined) {
-      if (opts.to === opts.from || !room?.has(opts.to)) return UNKNOWN_PEER;
-      this.#deliverLocal(opts.to, frame);
+      if (opts.to === opts.from || !members?.has(opts.to)) return UNKNOWN_PEER;
+      this.#deliverLocal(opts.to, frame, opts.effect);
       return OK;
     }
-    if (room) {
-      for (const peerId of room.keys()) {
-        if (peerId !== opts.from) this.#deliverLocal(peerId, frame);
+    if (members) {
+      for (const peerId of members.keys()) {
+        if (peerId !== opts.from) this.#deliverLocal(peerId, frame, opts.effect);
       }
     }
     return OK;
@@ -72,12 +96,22 @@ export class MemoryRooms implements Rooms {
     return { rooms: this.#rooms.size, members: this.#members };
   }
 
+  /** Every room as it is now (tests check invariants with it). */
+  snapshot(): RoomSnapshot[] {
+    return [...this.#rooms].map(([roomId, room]) => ({
+      roomId,
+      members: [...room.members.values()],
+      capacity: room.capacity,
+      locked: room.locked,
+    }));
+  }
+
   async close(): Promise<void> {
     this.#rooms.clear();
     this.#members = 0;
   }
 }
 
-function othersOf(room: Map<string, PeerInfo>, peerId: string): PeerInfo[] {
-  return [...room.values()].filter((p) => p.peerId !== peerId);
+function othersOf(room: Room, peerId: string): PeerInfo[] {
+  return [...room.members.values()].filter((p) => p.peerId !== peerId);
 }

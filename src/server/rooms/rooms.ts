@@ -4,36 +4,56 @@
  * asynchronous even where an implementation could be synchronous, so a
  * Redis-backed version drops in without touching the handlers.
  */
+import type { Role } from "../../protocol/index.js";
 
 /** What a room knows of a member. */
 export interface PeerInfo {
   readonly peerId: string;
   readonly name?: string | undefined;
+  /** Verified user id (join token `sub`), when auth is on. */
+  readonly userId?: string | undefined;
+  readonly role?: Role | undefined;
 }
 
 export type JoinResult =
   /** `others`: the members that were already there, oldest first. */
   | { readonly ok: true; readonly others: readonly PeerInfo[] }
-  | { readonly ok: false; readonly reason: "full" };
+  | { readonly ok: false; readonly reason: "full" | "locked" };
 
 export type DeliverResult =
   | { readonly ok: true }
-  | { readonly ok: false; readonly reason: "unknown-peer" };
+  | { readonly ok: false; readonly reason: "unknown-peer" | "not-in-room" };
+
+/**
+ * What delivering a frame also does to the receiving session. `kick`: the
+ * session forgets its room and closes with 4501 after sending the frame.
+ */
+export type DeliveryEffect = "kick";
 
 export interface DeliverOptions {
   /** The sender; never receives its own message. */
   readonly from: string;
   /** Only this member; without it every member but `from`. */
   readonly to?: string | undefined;
+  /** Refuse (`not-in-room`) unless `from` is a member: true for relays. */
+  readonly requireMember?: boolean;
+  readonly effect?: DeliveryEffect;
+}
+
+export interface JoinOptions {
+  /** Capacity of the room if this join creates it; an existing room keeps its own. */
+  readonly capacity: number;
 }
 
 export interface Rooms {
-  /** Adds `peer` unless the room holds `capacity` members already. */
-  join(roomId: string, peer: PeerInfo, opts: { readonly capacity: number }): Promise<JoinResult>;
+  /** Adds `peer` unless the room is full or locked. */
+  join(roomId: string, peer: PeerInfo, opts: JoinOptions): Promise<JoinResult>;
   /** Removes a member; returns whether it was there. Deletes the room when it empties. */
   leave(roomId: string, peerId: string): Promise<boolean>;
   /** The members, oldest first; empty for a room that does not exist. */
   members(roomId: string): Promise<readonly PeerInfo[]>;
+  /** Locks or unlocks a room; false if there is no such room. */
+  setLocked(roomId: string, locked: boolean): Promise<boolean>;
   /** Hands an already-encoded frame to one member or to all but the sender. */
   deliver(roomId: string, frame: string, opts: DeliverOptions): Promise<DeliverResult>;
   /** Counts for health checks, metrics and leak tests. */
@@ -47,4 +67,4 @@ export interface RoomStats {
 }
 
 /** Hands a frame to a socket held by this process. */
-export type DeliverLocal = (peerId: string, frame: string) => void;
+export type DeliverLocal = (peerId: string, frame: string, effect?: DeliveryEffect) => void;

@@ -1,13 +1,31 @@
 import type { Logger } from "pino";
 import type { IceServer } from "../../protocol/index.js";
+import type { TokenVerifier } from "../auth/join-tokens.js";
+import type { MessageLimits } from "../limits/message-limiter.js";
+import type { Clock } from "../limits/token-bucket.js";
 import type { Rooms } from "../rooms/rooms.js";
 
 /** What every session and handler needs; built once by the app. */
 export interface SignalingContext {
   readonly rooms: Rooms;
   readonly logger: Logger;
-  /** Room capacity for new rooms. */
+  /** Capacity of a room created without a `maxPeers` claim. */
   readonly maxPeers: number;
-  /** ICE servers to hand a peer that joins. */
-  readonly iceServers: (peerId: string) => IceServer[];
+  /** Hard ceiling on any room's capacity. */
+  readonly maxRoomCapacity: number;
+  /** Join-token verification; null when auth is off. */
+  readonly verifier: TokenVerifier | null;
+  /** ICE servers (with fresh TURN credentials) for a user id. */
+  readonly iceServers: (userId: string) => IceServer[];
+  readonly limits: SessionLimits;
+  readonly clock: Clock;
+}
+
+export interface SessionLimits {
+  readonly messages: MessageLimits;
+  readonly joinsPerMinute: number;
+  /** Unsent bytes after which a slow reader is disconnected. */
+  readonly maxBufferedBytes: number;
+  /** A socket not in a room by then is closed. */
+  readonly joinTimeoutMs: number;
 }

@@ -2,6 +2,8 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { CLOSE_CODES } from "../../protocol/index.js";
+import type { ClientAddressOf } from "../http/client-address.js";
+import type { ConnectionCounter } from "../limits/connection-counter.js";
 import type { SignalingContext } from "./context.js";
 import type { LocalPeers } from "./registry.js";
 import { newPeerId, Session } from "./session.js";
@@ -12,7 +14,11 @@ export interface GatewayOptions {
   /** Ping interval; a socket that has not answered the previous ping is dropped. */
   readonly heartbeatIntervalMs: number;
   readonly peers: LocalPeers;
-  readonly createPeerId?: () => string;
+  /** Lower-case origins allowed to connect; empty allows any. */
+  readonly allowedOrigins: readonly string[];
+  readonly connectionsPerIp: ConnectionCounter;
+  readonly clientAddress: ClientAddressOf;
+  readonly createPeerId?: (() => string) | undefined;
 }
 
 /** Paths on which WebSocket upgrades are accepted. */
@@ -20,7 +26,9 @@ const WS_PATHS = new Set(["/", "/ws"]);
 
 /**
  * Accepts WebSocket upgrades on the HTTP server and gives each socket a
- * {@link Session}. Sockets are found dead by ping/pong, not only by TCP close.
+ * {@link Session}. Refusals (path, origin, connections per address) are
+ * plain HTTP answers before any WebSocket exists. Sockets are found dead by
+ * ping/pong, not only by TCP close.
  */
 export class SignalingGateway {
   readonly #wss: WebSocketServer;
@@ -50,20 +58,49 @@ export class SignalingGateway {
   /** The HTTP server's `upgrade` listener. */
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on("error", () => socket.destroy());
-    const path = (req.url ?? "/").split("?")[0] ?? "/";
-    if (!WS_PATHS.has(path)) {
-      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-      return;
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (!WS_PATHS.has(url.pathname)) return refuse(socket, 404, "Not Found");
+
+    const origin = req.headers.origin?.toLowerCase();
+    const allowed = this.#opts.allowedOrigins;
+    // Browsers always send Origin; a client without one is not a browser
+    // page, so cross-site WebSocket hijacking does not apply to it.
+    if (
+      origin !== undefined &&
+      allowed.length > 0 &&
+      !allowed.includes(origin) &&
+      !allowed.includes("*")
+    ) {
+      this.#ctx.logger.info({ origin }, "refused a WebSocket from a foreign origin");
+      return refuse(socket, 403, "Forbidden");
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws));
+
+    const address = this.#opts.clientAddress(req);
+    if (!this.#opts.connectionsPerIp.tryAcquire(address)) {
+      this.#ctx.logger.info(
+        { address },
+        "refused a WebSocket: too many connections from one address",
+      );
+      return refuse(socket, 429, "Too Many Requests");
+    }
+    const token = url.searchParams.get("token") ?? undefined;
+    let accepted = false;
+    // `ws` answers a bad handshake itself and never calls back: release then.
+    socket.once("close", () => {
+      if (!accepted) this.#opts.connectionsPerIp.release(address);
+    });
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      accepted = true;
+      this.#accept(ws, address, token);
+    });
   };
 
-  #accept(ws: WebSocket): void {
+  #accept(ws: WebSocket, address: string, token: string | undefined): void {
     const peerId = (this.#opts.createPeerId ?? newPeerId)();
-    const session = new Session(ws, this.#ctx, peerId);
+    const session = new Session(ws, this.#ctx, { peerId, connectionToken: token });
     this.#sessions.set(ws, session);
     this.#opts.peers.add(peerId, session);
-    this.#ctx.logger.debug({ peerId }, "socket connected");
+    this.#ctx.logger.debug({ peerId, address }, "socket connected");
 
     ws.on("message", (data, isBinary) => session.receive(data, isBinary));
     ws.on("pong", () => {
@@ -76,6 +113,7 @@ export class SignalingGateway {
     });
     ws.on("close", (code) => {
       this.#sessions.delete(ws);
+      this.#opts.connectionsPerIp.release(address);
       this.#ctx.logger.debug({ peerId, code }, "socket closed");
       void session.closed().finally(() => this.#opts.peers.delete(peerId));
     });
@@ -112,4 +150,8 @@ export class SignalingGateway {
     await Promise.all(pending);
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }

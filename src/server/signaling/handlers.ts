@@ -2,10 +2,15 @@ import {
   encode,
   type IceServer,
   joinSchema,
+  kickSchema,
   normalizeRoomId,
+  type ProtocolError,
   protocolError,
+  type Role,
   relayEnvelopeSchema,
 } from "../../protocol/index.js";
+import { type Identity, tokenAdmits } from "../auth/join-tokens.js";
+import type { PeerInfo } from "../rooms/rooms.js";
 import type { SignalingContext } from "./context.js";
 import { relayFrame } from "./relay-frame.js";
 import { describeIssues } from "./schema-errors.js";
@@ -14,8 +19,16 @@ import { describeIssues } from "./schema-errors.js";
 export interface SessionState {
   readonly peerId: string;
   roomId: string | null;
-  name: string | undefined;
+  /** What the others see of this member while it is in a room. */
+  member: PeerInfo | null;
+  /** A token given on the WebSocket URL (`?token=`), used when `join` carries none. */
+  readonly connectionToken: string | undefined;
+  /** Spends one join from this connection's allowance; false when exhausted. */
+  takeJoin(): boolean;
+  /** Called after every successful join. */
+  joined(): void;
   send(message: object): void;
+  sendFrame(frame: string): void;
 }
 
 export type Handler = (
@@ -32,43 +45,59 @@ const join: Handler = async (ctx, session, message) => {
   if (!parsed.success) {
     return sendError(session, protocolError("bad-message", describeIssues(parsed.error)));
   }
+  if (!session.takeJoin()) {
+    return sendError(session, protocolError("rate-limited", "too many joins; slow down"));
+  }
   const { roomId } = room;
-  const { name } = parsed.data;
+
+  // Authorise before anything changes: a refused join leaves every room as it was.
+  let identity: Identity | undefined;
+  if (ctx.verifier) {
+    const token = parsed.data.token ?? session.connectionToken;
+    if (token === undefined) {
+      return sendError(session, protocolError("unauthorized", "a join token is required"));
+    }
+    const verified = await ctx.verifier.verify(token);
+    if (!verified.ok) return sendError(session, verified.error);
+    if (!tokenAdmits(verified.identity, roomId)) {
+      return sendError(session, protocolError("forbidden", "the join token is for another room"));
+    }
+    identity = verified.identity;
+  }
 
   // As in the origin design: leave the current room first, even if the new one is full.
   await leaveRoom(ctx, session);
 
-  const result = await ctx.rooms.join(
-    roomId,
-    { peerId: session.peerId, name },
-    { capacity: ctx.maxPeers },
-  );
-  if (!result.ok) return session.send({ type: "full", roomId });
+  const member = memberInfo(session.peerId, identity?.name ?? parsed.data.name, identity);
+  const capacity = Math.min(identity?.maxPeers ?? ctx.maxPeers, ctx.maxRoomCapacity);
+  const result = await ctx.rooms.join(roomId, member, { capacity });
+  if (!result.ok) {
+    if (result.reason === "locked") {
+      return sendError(session, protocolError("forbidden", "the room is locked"));
+    }
+    return session.send({ type: "full", roomId });
+  }
 
   session.roomId = roomId;
-  session.name = name;
-  const iceServers: IceServer[] = ctx.iceServers(session.peerId);
+  session.member = member;
+  session.joined();
+  const iceServers: IceServer[] = ctx.iceServers(identity?.sub ?? session.peerId);
   session.send({
     type: "joined",
     roomId,
     peers: result.others.length,
     peerId: session.peerId,
     peerIds: result.others.map((p) => p.peerId),
-    members: result.others.map((p) => (p.name === undefined ? { peerId: p.peerId } : p)),
+    members: result.others.map(publicMember),
     iceServers,
+    ...(identity ? { role: identity.role, userId: identity.sub } : {}),
   });
   if (result.others.length === 0) return;
 
   const from = session.peerId;
-  await ctx.rooms.deliver(
-    roomId,
-    encode(
-      name === undefined
-        ? { type: "peer-joined", peerId: from }
-        : { type: "peer-joined", peerId: from, name },
-    ),
-    { from },
-  );
+  await ctx.rooms.deliver(roomId, encode({ type: "peer-joined", ...publicMember(member) }), {
+    from,
+  });
   // The origin design's rule: when the room reaches two, the later joiner initiates.
   if (result.others.length === 1) {
     await ctx.rooms.deliver(roomId, encode({ type: "ready", isInitiator: false }), { from });
@@ -103,9 +132,50 @@ const relay: Handler = async (ctx, session, message, text) => {
   const result = await ctx.rooms.deliver(roomId, frame, {
     from: session.peerId,
     to: envelope.data.to,
+    requireMember: true,
   });
-  if (!result.ok) sendError(session, protocolError("unknown-peer"));
+  if (!result.ok) sendError(session, protocolError(result.reason));
 };
+
+const kick: Handler = async (ctx, session, message) => {
+  const roomId = hostRoom(session);
+  if (typeof roomId !== "string") return sendError(session, roomId);
+  const parsed = kickSchema.safeParse(message);
+  if (!parsed.success) {
+    return sendError(session, protocolError("bad-message", describeIssues(parsed.error)));
+  }
+  const target = parsed.data.peerId;
+  if (target === session.peerId) {
+    return sendError(
+      session,
+      protocolError("bad-message", "a host cannot kick itself; send leave"),
+    );
+  }
+  const kicked = encode({ type: "kicked", roomId, by: session.peerId });
+  const delivered = await ctx.rooms.deliver(roomId, kicked, {
+    from: session.peerId,
+    to: target,
+    requireMember: true,
+    effect: "kick",
+  });
+  if (!delivered.ok) return sendError(session, protocolError(delivered.reason));
+  if (await ctx.rooms.leave(roomId, target)) {
+    await ctx.rooms.deliver(roomId, encode({ type: "peer-left", peerId: target }), {
+      from: target,
+    });
+  }
+};
+
+const setLock =
+  (locked: boolean): Handler =>
+  async (ctx, session) => {
+    const roomId = hostRoom(session);
+    if (typeof roomId !== "string") return sendError(session, roomId);
+    await ctx.rooms.setLocked(roomId, locked);
+    const frame = encode({ type: locked ? "locked" : "unlocked", roomId, by: session.peerId });
+    await ctx.rooms.deliver(roomId, frame, { from: session.peerId });
+    session.sendFrame(frame);
+  };
 
 const ping: Handler = async (_ctx, session) => {
   session.send({ type: "pong" });
@@ -116,6 +186,9 @@ export const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ["join", join],
   ["leave", leave],
   ["ping", ping],
+  ["kick", kick],
+  ["lock", setLock(true)],
+  ["unlock", setLock(false)],
   ["offer", relay],
   ["answer", relay],
   ["ice", relay],
@@ -127,6 +200,7 @@ export async function leaveRoom(ctx: SignalingContext, session: SessionState): P
   const roomId = session.roomId;
   if (roomId === null) return;
   session.roomId = null;
+  session.member = null;
   const removed = await ctx.rooms.leave(roomId, session.peerId);
   if (!removed) return;
   await ctx.rooms.deliver(roomId, encode({ type: "peer-left", peerId: session.peerId }), {
@@ -134,6 +208,38 @@ export async function leaveRoom(ctx: SignalingContext, session: SessionState): P
   });
 }
 
-function sendError(session: SessionState, error: { code: string; message: string }): void {
+/** The room of a host, or why the session may not act as one. */
+function hostRoom(session: SessionState): string | ProtocolError {
+  if (session.roomId === null) return protocolError("not-in-room");
+  if (session.member?.role !== "host") {
+    return protocolError("forbidden", "only a host can do that");
+  }
+  return session.roomId;
+}
+
+function memberInfo(
+  peerId: string,
+  name: string | undefined,
+  identity: Identity | undefined,
+): PeerInfo {
+  return {
+    peerId,
+    ...(name !== undefined ? { name } : {}),
+    ...(identity ? { userId: identity.sub, role: identity.role satisfies Role } : {}),
+  };
+}
+
+/** A member as the others see it: no undefined fields on the wire. */
+function publicMember(member: PeerInfo): PeerInfo {
+  const out: { peerId: string; name?: string; userId?: string; role?: Role } = {
+    peerId: member.peerId,
+  };
+  if (member.name !== undefined) out.name = member.name;
+  if (member.userId !== undefined) out.userId = member.userId;
+  if (member.role !== undefined) out.role = member.role;
+  return out;
+}
+
+function sendError(session: SessionState, error: ProtocolError): void {
   session.send({ type: "error", code: error.code, message: error.message });
 }

@@ -1,6 +1,8 @@
+import type { DeliveryEffect } from "../rooms/rooms.js";
+
 /** Something a frame can be written to: a local session. */
 export interface FrameSink {
-  sendFrame(frame: string): void;
+  sendFrame(frame: string, effect?: DeliveryEffect): void;
 }
 
 /** The sessions connected to this process, by peer id. */
@@ -20,7 +22,7 @@ export class LocalPeers {
   }
 
   /** Writes to the peer's socket if it is connected here; drops it otherwise. */
-  deliver = (peerId: string, frame: string): void => {
-    this.#sinks.get(peerId)?.sendFrame(frame);
+  deliver = (peerId: string, frame: string, effect?: DeliveryEffect): void => {
+    this.#sinks.get(peerId)?.sendFrame(frame, effect);
   };
 }

@@ -1,43 +1,88 @@
 import { randomBytes } from "node:crypto";
 import type { WebSocket } from "ws";
-import { decodeFrame, encode, type ProtocolError, protocolError } from "../../protocol/index.js";
+import {
+  CLOSE_CODES,
+  decodeFrame,
+  encode,
+  type ProtocolError,
+  protocolError,
+} from "../../protocol/index.js";
+import { MessageLimiter } from "../limits/message-limiter.js";
+import { TokenBucket } from "../limits/token-bucket.js";
+import type { DeliveryEffect, PeerInfo } from "../rooms/rooms.js";
 import type { SignalingContext } from "./context.js";
 import { HANDLERS, leaveRoom, type SessionState } from "./handlers.js";
 import type { FrameSink } from "./registry.js";
 
 const MAX_ECHOED_TYPE = 64;
+/** How long a closing socket may take to say goodbye before it is cut. */
+const CLOSE_GRACE_MS = 1000;
+/** Joins a connection may make at once, before JOIN_RATE_PER_MINUTE applies. */
+const JOIN_BURST = 10;
 
 /** A random, unguessable peer id (128 bits, base64url). Never reused. */
 export function newPeerId(): string {
   return randomBytes(16).toString("base64url");
 }
 
+export interface SessionOptions {
+  readonly peerId: string;
+  /** `?token=` from the WebSocket URL, if any. */
+  readonly connectionToken?: string | undefined;
+}
+
 /**
- * One WebSocket's life: decode -> validate -> handle, one message at a time
- * in arrival order (the `Rooms` calls are asynchronous, and a relay must not
- * overtake the join before it). Everything that goes wrong inside is
- * answered on this socket and logged; nothing escapes to the process.
+ * One WebSocket's life: limit -> decode -> validate -> authorise -> handle,
+ * one message at a time in arrival order (the `Rooms` calls are
+ * asynchronous, and a relay must not overtake the join before it).
+ * Everything that goes wrong inside is answered on this socket and logged;
+ * nothing escapes to the process.
  */
 export class Session implements SessionState, FrameSink {
   readonly peerId: string;
+  readonly connectionToken: string | undefined;
   roomId: string | null = null;
-  name: string | undefined;
+  member: PeerInfo | null = null;
   /** Set by the heartbeat; cleared when a pong arrives. */
   awaitingPong = false;
 
   readonly #socket: WebSocket;
   readonly #ctx: SignalingContext;
+  readonly #limiter: MessageLimiter;
+  readonly #joins: TokenBucket;
+  #joinTimer: NodeJS.Timeout | null;
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
 
-  constructor(socket: WebSocket, ctx: SignalingContext, peerId: string) {
-    this.peerId = peerId;
+  constructor(socket: WebSocket, ctx: SignalingContext, opts: SessionOptions) {
+    this.peerId = opts.peerId;
+    this.connectionToken = opts.connectionToken;
     this.#socket = socket;
     this.#ctx = ctx;
+    this.#limiter = new MessageLimiter(ctx.limits.messages, ctx.clock);
+    this.#joins = new TokenBucket(ctx.limits.joinsPerMinute / 60, JOIN_BURST, ctx.clock);
+    this.#joinTimer = setTimeout(
+      () => this.close(CLOSE_CODES.joinTimeout, "join a room sooner"),
+      ctx.limits.joinTimeoutMs,
+    );
+    this.#joinTimer.unref();
   }
 
   /** Feeds one received frame in; `isBinary` frames are refused. */
   receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    switch (this.#limiter.check()) {
+      case "accept":
+        break;
+      case "refuse":
+        this.#enqueue(async () => this.#sendError(protocolError("rate-limited")));
+        return;
+      case "drop":
+        return;
+      case "close":
+        this.#ctx.logger.warn({ peerId: this.peerId }, "closing a flooding connection");
+        this.close(CLOSE_CODES.policyViolation, "rate limit exceeded");
+        return;
+    }
     if (isBinary) {
       // Queued like any frame, so the answer does not overtake earlier ones.
       this.#enqueue(async () => this.#sendError(protocolError("binary-not-supported")));
@@ -52,15 +97,46 @@ export class Session implements SessionState, FrameSink {
   /** The socket is gone: leave the room after whatever is in flight. */
   closed(): Promise<void> {
     this.#closed = true;
+    this.#clearJoinTimer();
     return this.#enqueue(() => leaveRoom(this.#ctx, this));
+  }
+
+  takeJoin(): boolean {
+    return this.#joins.take();
+  }
+
+  joined(): void {
+    this.#clearJoinTimer();
   }
 
   send(message: object): void {
     this.sendFrame(encode(message));
   }
 
-  sendFrame(frame: string): void {
-    if (this.#socket.readyState === this.#socket.OPEN) this.#socket.send(frame);
+  sendFrame(frame: string, effect?: DeliveryEffect): void {
+    const socket = this.#socket;
+    if (socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > this.#ctx.limits.maxBufferedBytes) {
+      // A reader this far behind would make us hold its backlog forever.
+      this.#ctx.logger.warn({ peerId: this.peerId }, "disconnecting a slow reader");
+      this.close(CLOSE_CODES.slowConsumer, "reading too slowly");
+      return;
+    }
+    socket.send(frame);
+    if (effect === "kick") {
+      // The kicker removes the membership; this side only forgets it.
+      this.roomId = null;
+      this.member = null;
+      this.close(CLOSE_CODES.kicked, "removed by a host");
+    }
+  }
+
+  /** Closes the socket with `code`; cuts it if the close handshake stalls. */
+  close(code: number, reason: string): void {
+    const socket = this.#socket;
+    if (socket.readyState === socket.CLOSED) return;
+    socket.close(code, reason);
+    setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   async #handle(text: string): Promise<void> {
@@ -90,6 +166,11 @@ export class Session implements SessionState, FrameSink {
     });
     this.#queue = run;
     return run;
+  }
+
+  #clearJoinTimer(): void {
+    if (this.#joinTimer) clearTimeout(this.#joinTimer);
+    this.#joinTimer = null;
   }
 
   #sendError(error: ProtocolError): void {

@@ -1,0 +1,137 @@
+import { createPublicKey, type KeyObject } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { z } from "zod";
+import {
+  MAX_NAME_LENGTH,
+  normalizeRoomId,
+  type ProtocolError,
+  protocolError,
+  ROLES,
+  type Role,
+} from "../../protocol/index.js";
+import type { Config } from "../config.js";
+
+export type { Role };
+
+/** Who a verified token says its holder is, and what it may do. */
+export interface Identity {
+  /** The user id (`sub`); shown to the other members. */
+  readonly sub: string;
+  readonly name?: string | undefined;
+  readonly role: Role;
+  /** The room the token is for, or `*` for any. */
+  readonly room: string;
+  /** Capacity of a room this token's holder creates. */
+  readonly maxPeers?: number | undefined;
+}
+
+export type VerifyResult = { ok: true; identity: Identity } | { ok: false; error: ProtocolError };
+
+export interface TokenVerifier {
+  verify(token: string): Promise<VerifyResult>;
+}
+
+const claimsSchema = z.object({
+  sub: z.string().min(1).max(256),
+  room: z.union([z.string(), z.number()]),
+  name: z.string().max(MAX_NAME_LENGTH).optional(),
+  role: z.enum(ROLES).optional(),
+  maxPeers: z.number().int().min(2).max(1024).optional(),
+});
+
+/** Whether a token for `identity.room` admits its holder to `roomId`. */
+export function tokenAdmits(identity: Identity, roomId: string): boolean {
+  return identity.room === "*" || identity.room === roomId;
+}
+
+/**
+ * Builds the verifier for the configured key: an HS256 secret, a PEM public
+ * key (RS256 or ES256, told by the key), or a JWKS URL. Returns null when
+ * auth is off. Reading a bad key file fails here, at start-up.
+ */
+export function createTokenVerifier(config: Config): TokenVerifier | null {
+  let key: Uint8Array | KeyObject | JWTVerifyGetKey;
+  let algorithms: string[];
+  if (config.authSecret !== undefined) {
+    key = new TextEncoder().encode(config.authSecret);
+    algorithms = ["HS256"];
+  } else if (config.authPublicKey !== undefined) {
+    const publicKey = createPublicKey(readFileSync(config.authPublicKey));
+    key = publicKey;
+    algorithms = publicKey.asymmetricKeyType === "rsa" ? ["RS256"] : ["ES256"];
+  } else if (config.authJwksUrl !== undefined) {
+    key = createRemoteJWKSet(new URL(config.authJwksUrl), { timeoutDuration: 5000 });
+    algorithms = ["RS256", "ES256", "HS256"];
+  } else {
+    return null;
+  }
+  const options = {
+    algorithms,
+    clockTolerance: config.authClockToleranceSeconds,
+    requiredClaims: ["sub", "exp"],
+    ...(config.authIssuer ? { issuer: config.authIssuer } : {}),
+    ...(config.authAudience ? { audience: config.authAudience } : {}),
+  };
+
+  return {
+    async verify(token: string): Promise<VerifyResult> {
+      let payload: unknown;
+      try {
+        // jose overloads differ for keys and key getters; both are accepted at runtime.
+        ({ payload } = await jwtVerify(token, key as Uint8Array, options));
+      } catch (error) {
+        return { ok: false, error: describeJoseError(error) };
+      }
+      const claims = claimsSchema.safeParse(payload);
+      if (!claims.success) {
+        const field = claims.error.issues[0]?.path.join(".") || "claims";
+        return {
+          ok: false,
+          error: protocolError("unauthorized", `join token claim ${field} is invalid`),
+        };
+      }
+      const room = normalizeRoomId(claims.data.room);
+      if (claims.data.room !== "*" && !room.ok) {
+        return {
+          ok: false,
+          error: protocolError("unauthorized", "join token claim room is invalid"),
+        };
+      }
+      return {
+        ok: true,
+        identity: {
+          sub: claims.data.sub,
+          name: claims.data.name,
+          role: claims.data.role ?? "guest",
+          room: claims.data.room === "*" ? "*" : room.ok ? room.roomId : "",
+          maxPeers: claims.data.maxPeers,
+        },
+      };
+    },
+  };
+}
+
+function describeJoseError(error: unknown): ProtocolError {
+  if (error instanceof errors.JWTExpired)
+    return protocolError("unauthorized", "join token has expired");
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === "nbf") return protocolError("unauthorized", "join token is not yet valid");
+    return protocolError("unauthorized", `join token claim ${error.claim} is invalid`);
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return protocolError("unauthorized", "join token signature is invalid");
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) {
+    return protocolError("unauthorized", "join token algorithm is not allowed");
+  }
+  if (error instanceof errors.JWKSNoMatchingKey) {
+    return protocolError("unauthorized", "join token was signed with an unknown key");
+  }
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
+    return protocolError("internal", "cannot fetch the keys to verify the join token");
+  }
+  if (error instanceof errors.JOSEError)
+    return protocolError("unauthorized", "join token is malformed");
+  return protocolError("internal", "cannot verify the join token");
+}

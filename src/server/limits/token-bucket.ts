@@ -1,0 +1,34 @@
+/** Milliseconds since some fixed point; injected so tests control time. */
+export type Clock = () => number;
+
+export const monotonicClock: Clock = () => performance.now();
+
+/**
+ * A token bucket: `burst` tokens at most, refilled at `perSecond`. Each
+ * `take()` spends one token if there is one. O(1), no timers.
+ */
+export class TokenBucket {
+  readonly #perMs: number;
+  readonly #burst: number;
+  readonly #clock: Clock;
+  #tokens: number;
+  #last: number;
+
+  constructor(perSecond: number, burst: number, clock: Clock = monotonicClock) {
+    this.#perMs = perSecond / 1000;
+    this.#burst = burst;
+    this.#clock = clock;
+    this.#tokens = burst;
+    this.#last = clock();
+  }
+
+  /** Spends a token; false when the bucket is empty. */
+  take(): boolean {
+    const now = this.#clock();
+    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#last) * this.#perMs);
+    this.#last = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+}
