@@ -41,6 +41,12 @@ export interface OneToOneCallEvents {
   "remote-stream": { stream: MediaStream; peerId: string };
   /** `RTCPeerConnection.connectionState`, as it changes. */
   "connection-state": { state: RTCPeerConnectionState; peerId: string };
+  /**
+   * A STUN/TURN server refused or failed us (`icecandidateerror`): e.g. 401
+   * when TURN credentials are wrong or expired. ICE may still succeed
+   * through other servers or candidates.
+   */
+  "ice-error": { url: string; errorCode: number; errorText: string };
   /** An application `message` from the other person. */
   message: { data: unknown; peerId: string };
   error: SignalroomError;
@@ -108,6 +114,7 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
       s.on("ice", (m) => this.#onSignal(m)),
       s.on("message", (m) => this.emit("message", { data: m.data, peerId: m.from })),
       s.on("peer-left", ({ peerId }) => this.#onPeerLeft(peerId)),
+      s.on("kicked", () => this.hangUp()),
       s.on("close", () => this.#setState("failed")),
     ];
     this.#setState("waiting");
@@ -191,6 +198,10 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
       }
       this.#remoteStream = stream;
       this.emit("remote-stream", { stream, peerId: this.#remotePeerId ?? "" });
+    });
+    pc.addEventListener("icecandidateerror", (event) => {
+      const e = event as RTCPeerConnectionIceErrorEvent;
+      this.emit("ice-error", { url: e.url, errorCode: e.errorCode, errorText: e.errorText });
     });
     pc.addEventListener("connectionstatechange", () => {
       if (this.#pc !== pc) return;

@@ -6,7 +6,9 @@ import {
   type IceMessage,
   type JoinedMessage,
   type JoinMessage,
+  type KickedMessage,
   type LeftMessage,
+  type LockedMessage,
   type OfferMessage,
   type PeerJoinedMessage,
   type PeerLeftMessage,
@@ -15,6 +17,7 @@ import {
   type RelayedMessage,
   type ServerMessage,
   serverMessageSchema,
+  type UnlockedMessage,
 } from "../protocol/index.js";
 import { Emitter } from "./emitter.js";
 import { SignalroomError } from "./errors.js";
@@ -70,6 +73,11 @@ export interface SignalingEvents {
   ice: RelayedMessage<"ice">;
   message: RelayedMessage<"message">;
   pong: PongMessage;
+  /** A host removed you from the room; the server closes the socket (4501) next. */
+  kicked: KickedMessage;
+  /** A host locked the room: nobody else can join. */
+  locked: LockedMessage;
+  unlocked: UnlockedMessage;
   /** An `error` message from the server. */
   error: ErrorMessage;
   /** Something arrived that is not a protocol message; it is dropped. */
@@ -237,6 +245,16 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     return Date.now() - started;
   }
 
+  /** Host only: removes a member. Refusals arrive as `error` events. */
+  kick(peerId: string): void {
+    this.#sendRaw({ type: "kick", peerId });
+  }
+
+  /** Host only: locks the room (`lock(false)` unlocks). Everyone gets `locked`/`unlocked`. */
+  lock(locked = true): void {
+    this.#sendRaw({ type: locked ? "lock" : "unlock" });
+  }
+
   /** Relays a message to the other members (or to `message.to` only). */
   send(message: OutgoingRelay): void {
     this.#sendRaw(message);
@@ -358,6 +376,13 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       }
       case "ready":
         return this.emit("ready", message as ReadyMessage);
+      case "kicked":
+        this.#joined = null;
+        return this.emit("kicked", message as KickedMessage);
+      case "locked":
+        return this.emit("locked", message as LockedMessage);
+      case "unlocked":
+        return this.emit("unlocked", message as UnlockedMessage);
       case "peer-joined":
         return this.emit("peer-joined", message as PeerJoinedMessage);
       case "peer-left":

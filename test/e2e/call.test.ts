@@ -5,6 +5,7 @@ import type { Browser } from "playwright-core";
 import type { Signalroom } from "../../src/server/index.js";
 import {
   assertE2eEnvironment,
+  assertNoCspViolations,
   framesDecoded,
   joinThroughUi,
   launchChromium,
@@ -28,6 +29,7 @@ describe("1:1 call in real Chromium", () => {
 
   after(async () => {
     await browser?.close();
+    assertNoCspViolations();
     await server?.close();
   });
 

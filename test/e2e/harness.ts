@@ -70,6 +70,16 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
+/** Content-Security-Policy violations any page reported; the web app must cause none. */
+export const cspViolations: string[] = [];
+
+/** Fails if any page reported a Content-Security-Policy violation. */
+export function assertNoCspViolations(): void {
+  if (cspViolations.length > 0) {
+    throw new Error(`the web app broke its Content-Security-Policy:\n${cspViolations.join("\n")}`);
+  }
+}
+
 /** A browser context as one person: camera and microphone granted. */
 export async function newPerson(
   browser: Browser,
@@ -78,6 +88,9 @@ export async function newPerson(
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.on("pageerror", (error) => console.error(`[page error] ${error.message}`));
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
   return { context, page };
 }
 

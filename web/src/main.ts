@@ -14,12 +14,29 @@ interface MediaStateMessage {
 }
 
 const NAME_KEY = "signalroom.name";
+const TOKEN_KEY = "signalroom.token";
+
+/**
+ * Page options from the URL. `token` is a join token handed out by the
+ * operator's backend (`/?room=R&token=JWT`); it is moved out of the address
+ * bar into this tab's session storage so a copied link never carries it.
+ * `relay=1` sends all media through TURN (hides your IP address from the
+ * other side, at the cost of a relay hop).
+ */
+const params = new URLSearchParams(location.search);
+const urlToken = params.get("token");
+if (urlToken) sessionStorage.setItem(TOKEN_KEY, urlToken);
+const relayOnly = params.get("relay") === "1";
 
 let client: SignalingClient | null = null;
 let call: OneToOneCall | null = null;
 let localStream: MediaStream | null = null;
 let currentRoom: string | null = null;
+let kicked = false;
+/** The other member of the room (1:1), once known. */
+let otherPeerId: string | null = null;
 const names = new Map<string, string>();
+const iceErrors: { url: string; errorCode: number; errorText: string }[] = [];
 
 /** For debugging and the end-to-end tests: the live objects. */
 (globalThis as { signalroom?: unknown }).signalroom = {
@@ -32,7 +49,15 @@ const names = new Map<string, string>();
   get peerConnection() {
     return call?.peerConnection ?? null;
   },
+  iceErrors,
 };
+
+/** The page's URL for a room, keeping `relay` but never the token. */
+function roomUrl(roomId: string): string {
+  const query = new URLSearchParams({ room: roomId });
+  if (relayOnly) query.set("relay", "1");
+  return `?${query}`;
+}
 
 function signalingUrl(): string {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -77,19 +102,37 @@ async function join(roomId: string): Promise<void> {
     showEnded("Cannot reach the server.");
     return;
   }
+  kicked = false;
+  signaling.on("kicked", () => {
+    kicked = true;
+    teardown();
+    stopLocalMedia();
+    showStatus("kicked");
+    showEnded("The host removed you from the call.", false);
+  });
+  signaling.on("locked", () => setLocked(true));
+  signaling.on("unlocked", () => setLocked(false));
   signaling.on("close", () => {
-    if (client !== signaling) return;
+    if (client !== signaling || kicked) return;
     showStatus("server-lost");
     showEnded("Lost the connection to the server.");
     teardown();
   });
   signaling.on("peer-joined", ({ peerId, name: peerName }) => {
+    otherPeerId = peerId;
     if (peerName) names.set(peerId, peerName);
+  });
+  signaling.on("peer-left", ({ peerId }) => {
+    if (peerId === otherPeerId) otherPeerId = null;
   });
 
   let joined: Awaited<ReturnType<SignalingClient["join"]>>;
   try {
-    joined = await signaling.join(roomId, name ? { name } : {});
+    const token = sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+    joined = await signaling.join(roomId, {
+      ...(name ? { name } : {}),
+      ...(token ? { token } : {}),
+    });
   } catch (error) {
     const code = (error as SignalroomError).code;
     client = null;
@@ -99,6 +142,12 @@ async function join(roomId: string): Promise<void> {
     if (code === "room-full") {
       showStatus("full");
       showLobby(`Room “${roomId}” is full. Try another room name.`);
+    } else if (code === "forbidden" && /locked/.test((error as Error).message)) {
+      showStatus("locked");
+      showLobby(`Room “${roomId}” is locked.`);
+    } else if (code === "unauthorized" || code === "forbidden") {
+      showStatus("unauthorized");
+      showLobby(`You need an invitation link for room “${roomId}” (${(error as Error).message}).`);
     } else {
       showStatus("error", (error as Error).message);
       showLobby((error as Error).message);
@@ -106,10 +155,18 @@ async function join(roomId: string): Promise<void> {
     return;
   }
   for (const member of joined.members ?? []) if (member.name) names.set(member.peerId, member.name);
-  history.replaceState(null, "", `?room=${encodeURIComponent(joined.roomId)}`);
+  otherPeerId = joined.peerIds[0] ?? null;
+  history.replaceState(null, "", roomUrl(joined.roomId));
   view.roomName.textContent = joined.roomId;
+  const isHost = joined.role === "host";
+  view.lockRoom.hidden = !isHost;
+  setLocked(false);
 
-  const peerCall = new OneToOneCall({ signaling, localStream: stream });
+  const peerCall = new OneToOneCall({
+    signaling,
+    localStream: stream,
+    ...(relayOnly ? { rtcConfig: { iceTransportPolicy: "relay" } } : {}),
+  });
   call = peerCall;
   peerCall.on("state", ({ state }) => onCallState(state));
   peerCall.on("remote-stream", ({ stream: remote }) => {
@@ -117,6 +174,10 @@ async function join(roomId: string): Promise<void> {
   });
   peerCall.on("message", ({ data, peerId }) => onPeerMessage(data, peerId));
   peerCall.on("error", (error) => console.warn("call error", error));
+  peerCall.on("ice-error", (error) => {
+    iceErrors.push(error);
+    if (error.errorCode === 401) console.warn(`TURN refused our credentials: ${error.url}`);
+  });
   peerCall.start(joined);
   if (joined.peers === 0) showStatus("waiting");
 }
@@ -127,9 +188,10 @@ function onCallState(state: CallState): void {
       return showStatus("waiting");
     case "connecting":
       view.remoteLabel.textContent = "";
+      view.kickRemote.hidden = view.lockRoom.hidden;
       return showStatus("connecting");
     case "connected": {
-      const peerId = call?.remotePeerId;
+      const peerId = otherPeerId ?? call?.remotePeerId;
       view.remoteLabel.textContent = (peerId && names.get(peerId)) || "Guest";
       sendMediaState();
       return showStatus("connected");
@@ -137,8 +199,14 @@ function onCallState(state: CallState): void {
     case "disconnected":
       return showStatus("disconnected");
     case "failed":
-      return showStatus("failed");
+      return showStatus(
+        "failed",
+        iceErrors.some((e) => e.errorCode === 401)
+          ? "The call could not connect: the relay server refused our credentials."
+          : undefined,
+      );
     case "peer-left":
+      view.kickRemote.hidden = true;
       view.remoteVideo.srcObject = null;
       view.remoteMuted.hidden = true;
       view.remoteLabel.textContent = "";
@@ -182,6 +250,11 @@ function toggle(kind: "audio" | "video"): void {
   sendMediaState();
 }
 
+function setLocked(locked: boolean): void {
+  view.lockRoom.setAttribute("aria-pressed", String(locked));
+  view.lockRoom.textContent = locked ? "Unlock room" : "Lock room";
+}
+
 function resetMediaButtons(): void {
   setPressed(view.toggleMic, false, "Mute");
   setPressed(view.toggleCam, false, "Camera off");
@@ -197,6 +270,8 @@ function teardown(): void {
   view.remoteVideo.srcObject = null;
   view.remoteMuted.hidden = true;
   view.remoteTile.classList.remove("camera-off");
+  view.kickRemote.hidden = true;
+  view.lockRoom.hidden = true;
   names.clear();
 }
 
@@ -229,6 +304,12 @@ view.joinForm.addEventListener("submit", (event) => {
   if (roomId) void join(roomId);
 });
 view.toggleMic.addEventListener("click", () => toggle("audio"));
+view.lockRoom.addEventListener("click", () => {
+  client?.lock(view.lockRoom.getAttribute("aria-pressed") !== "true");
+});
+view.kickRemote.addEventListener("click", () => {
+  if (otherPeerId) client?.kick(otherPeerId);
+});
 view.toggleCam.addEventListener("click", () => toggle("video"));
 view.hangUp.addEventListener("click", () => void hangUp());
 view.rejoin.addEventListener("click", () => {
@@ -238,7 +319,7 @@ view.rejoin.addEventListener("click", () => {
 view.backToLobby.addEventListener("click", () => {
   teardown();
   stopLocalMedia();
-  history.replaceState(null, "", location.pathname);
+  history.replaceState(null, "", relayOnly ? "?relay=1" : location.pathname);
   showStatus("idle");
   showLobby();
 });
@@ -258,7 +339,10 @@ window.addEventListener("pagehide", () => {
 });
 
 view.nameInput.value = localStorage.getItem(NAME_KEY) ?? "";
-const roomFromUrl = new URLSearchParams(location.search).get("room")?.trim();
+const roomFromUrl = params.get("room")?.trim();
+// Never leave the token in the address bar.
+if (urlToken)
+  history.replaceState(null, "", roomFromUrl ? roomUrl(roomFromUrl) : location.pathname);
 if (roomFromUrl) {
   view.roomInput.value = roomFromUrl;
   void join(roomFromUrl);

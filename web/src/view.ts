@@ -22,6 +22,9 @@ export const STATUS_TEXT = {
   failed: "The call could not connect. A firewall may be blocking it.",
   error: "Something went wrong.",
   ended: "You left the call.",
+  kicked: "The host removed you from the call.",
+  locked: "This room is locked.",
+  unauthorized: "This room needs an invitation link.",
 } as const;
 
 export type StatusKey = keyof typeof STATUS_TEXT;
@@ -36,6 +39,8 @@ export const view = {
   lobbyError: el<HTMLParagraphElement>("lobby-error"),
   roomName: el<HTMLElement>("room-name"),
   copyLink: el<HTMLButtonElement>("copy-link"),
+  lockRoom: el<HTMLButtonElement>("lock-room"),
+  kickRemote: el<HTMLButtonElement>("kick-remote"),
   remoteTile: el<HTMLElement>("remote-tile"),
   remoteVideo: el<HTMLVideoElement>("remote-video"),
   remoteLabel: el<HTMLElement>("remote-label"),
@@ -77,9 +82,10 @@ export function showCall(roomId: string): void {
   view.roomName.textContent = roomId;
 }
 
-export function showEnded(text: string): void {
+export function showEnded(text: string, canRejoin = true): void {
   view.ended.hidden = false;
   view.endedText.textContent = text;
+  view.rejoin.hidden = !canRejoin;
 }
 
 export function setPressed(button: HTMLButtonElement, pressed: boolean, label: string): void {
