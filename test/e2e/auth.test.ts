@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Browser } from "playwright-core";
+import { mintJoinToken } from "../../src/server/auth/mint-token.js";
+import type { Signalroom } from "../../src/server/index.js";
+import {
+  assertE2eEnvironment,
+  assertNoCspViolations,
+  launchChromium,
+  newPerson,
+  startServer,
+  waitForStatus,
+} from "./harness.js";
+
+const SECRET = "e2e-join-token-secret-0123456789abcdef";
+
+describe("join tokens and host controls in the web app", () => {
+  let server: Signalroom;
+  let browser: Browser;
+
+  before(async () => {
+    assertE2eEnvironment();
+    server = await startServer({ overrides: { authSecret: SECRET } });
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    assertNoCspViolations();
+  });
+
+  it("admits invited people, hides the token from the address bar, and lets the host lock and remove", async () => {
+    const room = `auth-${Date.now()}`;
+    const hostToken = await mintJoinToken(
+      { secret: SECRET },
+      { room, sub: "ada", name: "Ada", role: "host" },
+    );
+    const guestToken = await mintJoinToken({ secret: SECRET }, { room, sub: "bob", name: "Bob" });
+    const lateToken = await mintJoinToken({ secret: SECRET }, { room, sub: "cy", name: "Cy" });
+
+    // Without a token: a clear refusal in the lobby.
+    const stranger = await newPerson(browser);
+    await stranger.page.goto(`${server.url}/?room=${room}`);
+    await waitForStatus(stranger.page, "unauthorized");
+    assert.match((await stranger.page.textContent("#lobby-error")) ?? "", /invitation link/);
+
+    const host = await newPerson(browser);
+    await host.page.goto(`${server.url}/?room=${room}&token=${hostToken}`);
+    await waitForStatus(host.page, "waiting");
+    assert.equal(
+      new URL(host.page.url()).searchParams.get("token"),
+      null,
+      "token left the address bar",
+    );
+    assert.equal(await host.page.isVisible("#lock-room"), true, "hosts see the lock button");
+
+    const guest = await newPerson(browser);
+    await guest.page.goto(`${server.url}/?room=${room}&token=${guestToken}`);
+    await Promise.all([
+      waitForStatus(host.page, "connected"),
+      waitForStatus(guest.page, "connected"),
+    ]);
+    assert.equal(await guest.page.isVisible("#lock-room"), false, "guests do not");
+    assert.equal(await host.page.textContent("#remote-label"), "Bob");
+    assert.equal(await guest.page.textContent("#remote-label"), "Ada");
+
+    // Locked: even an invited third person is refused.
+    await host.page.click("#lock-room");
+    await host.page.waitForSelector('#lock-room[aria-pressed="true"]');
+    const late = await newPerson(browser);
+    await late.page.goto(`${server.url}/?room=${room}&token=${lateToken}`);
+    await waitForStatus(late.page, "locked");
+
+    // The host removes the guest.
+    await host.page.click("#kick-remote");
+    await waitForStatus(guest.page, "kicked");
+    assert.match((await guest.page.textContent("#ended-text")) ?? "", /removed you/);
+    assert.equal(await guest.page.isVisible("#rejoin"), false);
+    await waitForStatus(host.page, "peer-left");
+
+    for (const person of [stranger, host, guest, late]) await person.context.close();
+  });
+});
