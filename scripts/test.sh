@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
+[ -x /usr/bin/turnserver ] || missing="$missing coturn"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
 command -v unshare >/dev/null 2>&1 || missing="$missing util-linux"
 command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 if [ -n "$missing" ]; then
