@@ -34,7 +34,18 @@ const targets: Target[] = [
   {
     name: "signalroom",
     command: [process.execPath, join(root, "dist", "server", "cli.js")],
-    env: { PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", WEB_ROOT: "" },
+    // Throughput is measured with the abuse limits out of the way (400
+    // sockets from one address, bursts of 20 in flight); the flood scenario
+    // below runs with the defaults.
+    env: {
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+      WEB_ROOT: "",
+      MAX_CONNECTIONS_PER_IP: "100000",
+      RATE_LIMIT_PER_SECOND: "100000",
+      RATE_LIMIT_BURST: "100000",
+    },
     port: (line) => {
       const url = (JSON.parse(line) as { url?: string }).url;
       return url ? Number(new URL(url).port) : null;
@@ -111,6 +122,43 @@ async function runLoad(port: number): Promise<Omit<Result, "idleRssMb" | "peakRs
   return JSON.parse(out.trim().split("\n").pop() ?? "{}");
 }
 
+interface FloodResult {
+  quietP50: number;
+  quietP99: number;
+  floodP50: number;
+  floodP99: number;
+  floodSent: number;
+  floodConnections: number;
+}
+
+async function measureFlood(target: Target, env: Record<string, string>): Promise<FloodResult> {
+  const { child, port } = await startServer({ ...target, env: { ...target.env, ...env } });
+  try {
+    const args = {
+      url: `ws://127.0.0.1:${port}/`,
+      rounds: 200,
+      flooders: 8,
+      floodMessages: 20_000,
+      deadlineMs: 120_000,
+    };
+    const load = spawn(
+      process.execPath,
+      ["--import", "tsx", join(root, "bench", "flood-load.ts"), JSON.stringify(args)],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let out = "";
+    load.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => load.once("exit", resolve));
+    if (code !== 0) throw new Error(`flood generator exited with ${code}`);
+    return JSON.parse(out.trim().split("\n").pop() ?? "{}");
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+  }
+}
+
 async function measure(target: Target): Promise<Result> {
   const { child, port } = await startServer(target);
   const pid = child.pid as number;
@@ -166,6 +214,35 @@ async function main(): Promise<void> {
     console.log(
       `${name.padEnd(26)}${fmt(b).padStart(12)}${fmt(o).padStart(12)}${ratio.padStart(9)}  ${note}`,
     );
+  }
+
+  // Flood: one pair's round trips, quiet and while 8 connections flood.
+  // Signalroom runs with its default message limits here (the per-address
+  // cap is raised only because every socket comes from 127.0.0.1).
+  const [baseTarget, oursTarget] = targets as [Target, Target];
+  const floodBase = await measureFlood(baseTarget, {});
+  const floodOurs = await measureFlood(oursTarget, {
+    MAX_CONNECTIONS_PER_IP: "100000",
+    RATE_LIMIT_PER_SECOND: "50",
+    RATE_LIMIT_BURST: "200",
+  });
+  console.log("\nflood: offer/answer round trips of one pair, quiet vs while 8 connections flood");
+  console.log(`${"".padEnd(26)}${"baseline".padStart(12)}${"signalroom".padStart(12)}`);
+  const floodRows: [string, number, number][] = [
+    ["quiet p50 (ms)", floodBase.quietP50, floodOurs.quietP50],
+    ["quiet p99 (ms)", floodBase.quietP99, floodOurs.quietP99],
+    ["under flood p50 (ms)", floodBase.floodP50, floodOurs.floodP50],
+    ["under flood p99 (ms)", floodBase.floodP99, floodOurs.floodP99],
+    [
+      "p50 slowdown (x)",
+      floodBase.floodP50 / floodBase.quietP50,
+      floodOurs.floodP50 / floodOurs.quietP50,
+    ],
+    ["flood messages sent", floodBase.floodSent, floodOurs.floodSent],
+    ["flood connections used", floodBase.floodConnections, floodOurs.floodConnections],
+  ];
+  for (const [name, b, o] of floodRows) {
+    console.log(`${name.padEnd(26)}${fmt(b).padStart(12)}${fmt(o).padStart(12)}`);
   }
 }
 
