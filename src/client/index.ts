@@ -9,14 +9,25 @@ export type {
 export { CLOSE_CODES, ERROR_CODES, shouldReconnect } from "../protocol/index.js";
 export { Emitter, type Listener } from "./emitter.js";
 export { type ClientErrorCode, SignalroomError } from "./errors.js";
+export {
+  MeshCall,
+  type MeshCallEvents,
+  type MeshCallOptions,
+  type MeshPeer,
+} from "./mesh-call.js";
 export { type NegotiationSignal, Negotiator, type NegotiatorOptions } from "./negotiator.js";
 export {
   type CallState,
   OneToOneCall,
   type OneToOneCallEvents,
   type OneToOneCallOptions,
-  type RTCPeerConnectionConstructor,
 } from "./one-to-one-call.js";
+export {
+  PeerLink,
+  type PeerLinkEvents,
+  type PeerLinkOptions,
+  type RTCPeerConnectionConstructor,
+} from "./peer-link.js";
 export {
   type CloseEvent,
   type ConnectionState,

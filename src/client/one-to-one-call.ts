@@ -1,11 +1,12 @@
 import type { IceServer, RelayedMessage } from "../protocol/index.js";
 import { Emitter } from "./emitter.js";
 import { SignalroomError } from "./errors.js";
-import { type NegotiationSignal, Negotiator } from "./negotiator.js";
+import type { NegotiationSignal } from "./negotiator.js";
+import { PeerLink, type RTCPeerConnectionConstructor } from "./peer-link.js";
 import type { SignalingClient } from "./signaling-client.js";
 import { relayFromSignal, signalFromRelay } from "./wire.js";
 
-export type RTCPeerConnectionConstructor = new (config?: RTCConfiguration) => RTCPeerConnection;
+export type { RTCPeerConnectionConstructor };
 
 export interface OneToOneCallOptions {
   /** A connected client; the call follows its room. */
@@ -69,10 +70,8 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
   readonly #opts: OneToOneCallOptions;
   #iceServers: IceServer[];
   #localStream: MediaStream | null;
-  #pc: RTCPeerConnection | null = null;
-  #negotiator: Negotiator | null = null;
+  #link: PeerLink | null = null;
   #remotePeerId: string | null = null;
-  #remoteStream: MediaStream | null = null;
   #state: CallState = "waiting";
   #unsubscribe: (() => void)[] = [];
   #started = false;
@@ -90,7 +89,7 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
 
   /** The peer connection to the other person, if one is up (for `getStats`). */
   get peerConnection(): RTCPeerConnection | null {
-    return this.#pc;
+    return this.#link?.pc ?? null;
   }
 
   get remotePeerId(): string | null {
@@ -125,15 +124,9 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
     this.#opts.signaling.send({ type: "message", data });
   }
 
-  /** Adds a track (e.g. a screen share); renegotiates. */
-  addTrack(track: MediaStreamTrack, stream?: MediaStream): RTCRtpSender | null {
-    if (stream) this.#localStream ??= stream;
-    return (
-      this.#pc?.addTrack(
-        track,
-        ...(stream ? [stream] : this.#localStream ? [this.#localStream] : []),
-      ) ?? null
-    );
+  /** Adds a track (e.g. a screen share) to send; renegotiates. */
+  addTrack(track: MediaStreamTrack, stream: MediaStream): RTCRtpSender | null {
+    return this.#link?.addTrack(track, stream) ?? null;
   }
 
   /**
@@ -142,12 +135,7 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
    * nothing of that kind is being sent.
    */
   async replaceTrack(kind: "audio" | "video", track: MediaStreamTrack | null): Promise<boolean> {
-    const sender = this.#pc
-      ?.getSenders()
-      .find((s) => s.track?.kind === kind || (s.track === null && track?.kind === kind));
-    if (!sender) return false;
-    await sender.replaceTrack(track);
-    return true;
+    return (await this.#link?.replaceTrack(kind, track)) ?? false;
   }
 
   /** Leaves nothing behind: closes the connection and stops following the room. */
@@ -160,69 +148,45 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
 
   #onReady(isInitiator: boolean): void {
     this.#teardown();
-    const Ctor =
-      this.#opts.RTCPeerConnection ??
-      (globalThis as { RTCPeerConnection?: RTCPeerConnectionConstructor }).RTCPeerConnection;
-    if (!Ctor) {
-      this.emit(
-        "error",
-        new SignalroomError("webrtc-failed", "this browser has no RTCPeerConnection"),
-      );
-      this.#setState("failed");
-      return;
-    }
-    const pc = new Ctor({
-      ...this.#opts.rtcConfig,
-      iceServers: this.#iceServers as RTCIceServer[],
-    });
-    this.#pc = pc;
     // The peer id arrives with the first relayed message; until then the
     // call talks to "the other member", which in a room of two is exact.
     this.#remotePeerId = null;
-    this.#negotiator = new Negotiator(pc, {
-      polite: !isInitiator,
-      mayOfferFirst: isInitiator,
-      send: (signal: NegotiationSignal) => this.#send(signal),
-      onError: (error) =>
-        this.emit(
-          "error",
-          new SignalroomError("webrtc-failed", "negotiation failed", { cause: error }),
-        ),
-    });
-    pc.addEventListener("track", (event) => {
-      let stream = event.streams[0];
-      if (!stream) {
-        // A sender without a stream (some clients do that): collect its tracks ourselves.
-        stream = this.#remoteStream ?? new MediaStream();
-        stream.addTrack(event.track);
-      }
-      this.#remoteStream = stream;
-      this.emit("remote-stream", { stream, peerId: this.#remotePeerId ?? "" });
-    });
-    pc.addEventListener("icecandidateerror", (event) => {
-      const e = event as RTCPeerConnectionIceErrorEvent;
-      this.emit("ice-error", { url: e.url, errorCode: e.errorCode, errorText: e.errorText });
-    });
-    pc.addEventListener("connectionstatechange", () => {
-      if (this.#pc !== pc) return;
-      const state = pc.connectionState;
-      this.emit("connection-state", { state, peerId: this.#remotePeerId ?? "" });
+    let link: PeerLink;
+    try {
+      link = new PeerLink({
+        iceServers: this.#iceServers,
+        rtcConfig: this.#opts.rtcConfig,
+        localStream: this.#localStream,
+        polite: !isInitiator,
+        mayOfferFirst: isInitiator,
+        send: (signal) => this.#send(signal),
+        RTCPeerConnection: this.#opts.RTCPeerConnection,
+      });
+    } catch (error) {
+      this.emit("error", error as SignalroomError);
+      this.#setState("failed");
+      return;
+    }
+    this.#link = link;
+    const peerId = () => this.#remotePeerId ?? "";
+    link.on("stream", (stream) => this.emit("remote-stream", { stream, peerId: peerId() }));
+    link.on("ice-error", (error) => this.emit("ice-error", error));
+    link.on("error", (error) => this.emit("error", error));
+    link.on("connection-state", (state) => {
+      this.emit("connection-state", { state, peerId: peerId() });
       if (state === "connected") this.#setState("connected");
       else if (state === "disconnected") this.#setState("disconnected");
       else if (state === "failed") this.#setState("failed");
     });
     this.#setState("connecting");
-    for (const track of this.#localStream?.getTracks() ?? []) {
-      pc.addTrack(track, this.#localStream as MediaStream);
-    }
   }
 
   #onSignal(message: RelayedMessage<"offer" | "answer" | "ice">): void {
-    if (!this.#negotiator) return;
+    if (!this.#link) return;
     this.#remotePeerId ??= message.from;
     if (message.from !== this.#remotePeerId) return;
     const signal = signalFromRelay(message);
-    if (signal) void this.#negotiator.receive(signal);
+    if (signal) void this.#link.receive(signal);
   }
 
   #onPeerLeft(peerId: string): void {
@@ -245,11 +209,8 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
   }
 
   #teardown(): void {
-    this.#negotiator?.close();
-    this.#negotiator = null;
-    this.#pc?.close();
-    this.#pc = null;
-    this.#remoteStream = null;
+    this.#link?.close();
+    this.#link = null;
   }
 
   #setState(state: CallState): void {

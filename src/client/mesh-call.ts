@@ -1,0 +1,221 @@
+import type { IceServer, JoinedMessage, Member, RelayedMessage } from "../protocol/index.js";
+import { Emitter } from "./emitter.js";
+import { SignalroomError } from "./errors.js";
+import { PeerLink, type RTCPeerConnectionConstructor } from "./peer-link.js";
+import type { SignalingClient } from "./signaling-client.js";
+import { relayFromSignal, signalFromRelay } from "./wire.js";
+
+export interface MeshCallOptions {
+  /** A connected client; the call follows its room. */
+  signaling: SignalingClient;
+  /** Tracks to send to everyone. */
+  localStream?: MediaStream | null;
+  /** ICE servers; by default those the server sent in `joined`. */
+  iceServers?: IceServer[];
+  /** Extra `RTCConfiguration` (e.g. `iceTransportPolicy: "relay"`). */
+  rtcConfig?: RTCConfiguration;
+  /** Defaults to the global `RTCPeerConnection`. */
+  RTCPeerConnection?: RTCPeerConnectionConstructor;
+}
+
+/** What the call knows of one remote participant. */
+export interface MeshPeer {
+  readonly peerId: string;
+  readonly name?: string | undefined;
+  readonly userId?: string | undefined;
+  readonly connectionState: RTCPeerConnectionState;
+  readonly stream: MediaStream | null;
+  readonly peerConnection: RTCPeerConnection;
+}
+
+export interface MeshCallEvents {
+  /** Someone is in the room with us (already there when we joined, or new). */
+  "peer-added": { peerId: string; name?: string | undefined; userId?: string | undefined };
+  /** Their media, once the first track arrives. */
+  stream: { peerId: string; stream: MediaStream };
+  "connection-state": { peerId: string; state: RTCPeerConnectionState };
+  /** They left (or were removed); their connection is closed. */
+  "peer-removed": { peerId: string };
+  /** An application `message` from one of them. */
+  message: { peerId: string; data: unknown };
+  "ice-error": { peerId: string; url: string; errorCode: number; errorText: string };
+  error: SignalroomError & { peerId?: string };
+}
+
+interface Entry {
+  readonly link: PeerLink;
+  readonly name: string | undefined;
+  readonly userId: string | undefined;
+}
+
+/**
+ * A mesh call: one `RTCPeerConnection` per other member. The newcomer
+ * sends the first offer to each member already there (the origin design's
+ * "later joiner initiates", applied per pair, so no two offers cross), and
+ * perfect negotiation per pair handles later renegotiation such as a
+ * screen share. Upload grows with every peer: fine for a handful of
+ * people; an SFU is the answer for large rooms.
+ *
+ * ```ts
+ * const call = new MeshCall({ signaling: client, localStream });
+ * call.on("stream", ({ peerId, stream }) => tileFor(peerId).srcObject = stream);
+ * call.on("peer-removed", ({ peerId }) => removeTile(peerId));
+ * call.start(await client.join("standup"));
+ * ```
+ */
+export class MeshCall extends Emitter<MeshCallEvents> {
+  readonly #opts: MeshCallOptions;
+  readonly #peers = new Map<string, Entry>();
+  #iceServers: IceServer[];
+  #localStream: MediaStream | null;
+  #unsubscribe: (() => void)[] = [];
+  #started = false;
+
+  constructor(options: MeshCallOptions) {
+    super();
+    this.#opts = options;
+    this.#iceServers = options.iceServers ?? [];
+    this.#localStream = options.localStream ?? null;
+  }
+
+  /** The other participants, in the order they were added. */
+  get peers(): MeshPeer[] {
+    return [...this.#peers].map(([peerId, { link, name, userId }]) => ({
+      peerId,
+      name,
+      userId,
+      connectionState: link.pc.connectionState,
+      stream: link.remoteStream,
+      peerConnection: link.pc,
+    }));
+  }
+
+  /**
+   * Starts the call with the `joined` answer: offers to everyone already
+   * there, and from then on answers each newcomer's offer. Call it right
+   * after `join` resolves, before yielding to the event loop.
+   */
+  start(joined: JoinedMessage): void {
+    if (this.#started) throw new SignalroomError("bad-message", "call already started");
+    this.#started = true;
+    if (this.#opts.iceServers === undefined && joined.iceServers)
+      this.#iceServers = joined.iceServers;
+    const s = this.#opts.signaling;
+    this.#unsubscribe = [
+      s.on("peer-joined", ({ peerId, name, userId }) => this.#add(peerId, name, userId, false)),
+      s.on("peer-left", ({ peerId }) => this.#remove(peerId)),
+      s.on("offer", (m) => this.#onSignal(m)),
+      s.on("answer", (m) => this.#onSignal(m)),
+      s.on("ice", (m) => this.#onSignal(m)),
+      s.on("message", (m) => this.emit("message", { peerId: m.from, data: m.data })),
+      s.on("kicked", () => this.hangUp()),
+      s.on("close", () => this.#removeAll()),
+    ];
+    const members: Member[] = joined.members ?? joined.peerIds.map((peerId) => ({ peerId }));
+    for (const member of members) this.#add(member.peerId, member.name, member.userId, true);
+  }
+
+  /** Sends an application message to everyone, or to one peer. */
+  sendMessage(data: unknown, to?: string): void {
+    this.#opts.signaling.send(
+      to === undefined ? { type: "message", data } : { type: "message", data, to },
+    );
+  }
+
+  /** Adds a track (e.g. a screen share) to every connection; renegotiates each. */
+  addTrack(track: MediaStreamTrack, stream: MediaStream): void {
+    for (const { link } of this.#peers.values()) link.addTrack(track, stream);
+  }
+
+  /**
+   * Replaces the track sent for `kind` on every connection (screen share in
+   * place of the camera, camera switch) without renegotiation. The new
+   * track is also what newcomers get.
+   */
+  async replaceTrack(kind: "audio" | "video", track: MediaStreamTrack | null): Promise<void> {
+    if (this.#localStream && track) {
+      const old =
+        kind === "audio" ? this.#localStream.getAudioTracks() : this.#localStream.getVideoTracks();
+      const stream = new MediaStream([
+        ...this.#localStream.getTracks().filter((t) => !old.includes(t)),
+        track,
+      ]);
+      this.#localStream = stream;
+    }
+    await Promise.all([...this.#peers.values()].map(({ link }) => link.replaceTrack(kind, track)));
+  }
+
+  /** Closes every connection and stops following the room. */
+  hangUp(): void {
+    for (const off of this.#unsubscribe) off();
+    this.#unsubscribe = [];
+    this.#removeAll();
+  }
+
+  #add(
+    peerId: string,
+    name: string | undefined,
+    userId: string | undefined,
+    weJoinedLater: boolean,
+  ): void {
+    if (this.#peers.has(peerId)) return;
+    let link: PeerLink;
+    try {
+      link = new PeerLink({
+        iceServers: this.#iceServers,
+        rtcConfig: this.#opts.rtcConfig,
+        localStream: this.#localStream,
+        // Per pair: the later joiner offers first and is the impolite side.
+        polite: !weJoinedLater,
+        mayOfferFirst: weJoinedLater,
+        send: (signal) => this.#send(relayFromSignal(signal, peerId)),
+        RTCPeerConnection: this.#opts.RTCPeerConnection,
+      });
+    } catch (error) {
+      this.emit("error", Object.assign(error as SignalroomError, { peerId }));
+      return;
+    }
+    this.#peers.set(peerId, { link, name, userId });
+    link.on("stream", (stream) => this.emit("stream", { peerId, stream }));
+    link.on("connection-state", (state) => this.emit("connection-state", { peerId, state }));
+    link.on("ice-error", (error) => this.emit("ice-error", { peerId, ...error }));
+    link.on("error", (error) => this.emit("error", Object.assign(error, { peerId })));
+    this.emit("peer-added", { peerId, name, userId });
+  }
+
+  #remove(peerId: string): void {
+    const entry = this.#peers.get(peerId);
+    if (!entry) return;
+    this.#peers.delete(peerId);
+    entry.link.close();
+    this.emit("peer-removed", { peerId });
+  }
+
+  #removeAll(): void {
+    for (const peerId of [...this.#peers.keys()]) this.#remove(peerId);
+  }
+
+  #onSignal(message: RelayedMessage<"offer" | "answer" | "ice">): void {
+    // A signal from someone we have not heard join (its peer-joined was
+    // lost to a race) still gets a connection: they offered, so we answer.
+    if (!this.#peers.has(message.from)) {
+      if (message.type !== "offer") return;
+      this.#add(message.from, undefined, undefined, false);
+    }
+    const signal = signalFromRelay(message);
+    if (signal) void this.#peers.get(message.from)?.link.receive(signal);
+  }
+
+  #send(message: Parameters<SignalingClient["send"]>[0]): void {
+    try {
+      this.#opts.signaling.send(message);
+    } catch (error) {
+      this.emit(
+        "error",
+        error instanceof SignalroomError
+          ? error
+          : new SignalroomError("not-connected", String(error)),
+      );
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import type { IceServer } from "../protocol/index.js";
+import { Emitter } from "./emitter.js";
+import { SignalroomError } from "./errors.js";
+import { type NegotiationSignal, Negotiator } from "./negotiator.js";
+
+export type RTCPeerConnectionConstructor = new (config?: RTCConfiguration) => RTCPeerConnection;
+
+export interface PeerLinkOptions {
+  readonly iceServers: readonly IceServer[];
+  /** Extra `RTCConfiguration` (e.g. `iceTransportPolicy: "relay"`). */
+  readonly rtcConfig?: RTCConfiguration | undefined;
+  readonly localStream: MediaStream | null;
+  /** Yields on offer collisions; the side that did not offer first. */
+  readonly polite: boolean;
+  /** Whether this side sends the first offer (the later joiner does). */
+  readonly mayOfferFirst: boolean;
+  readonly send: (signal: NegotiationSignal) => void;
+  readonly RTCPeerConnection?: RTCPeerConnectionConstructor | undefined;
+}
+
+export interface PeerLinkEvents {
+  /** The remote media, once its first track arrives (and again as tracks are added). */
+  stream: MediaStream;
+  "connection-state": RTCPeerConnectionState;
+  /** A STUN/TURN server refused or failed us, e.g. 401 for bad TURN credentials. */
+  "ice-error": { url: string; errorCode: number; errorText: string };
+  error: SignalroomError;
+}
+
+/**
+ * One `RTCPeerConnection` to one remote peer, negotiated with the perfect
+ * negotiation pattern. The call helpers own one (1:1) or one per remote
+ * peer (mesh); this class knows nothing of rooms or signaling transport.
+ */
+export class PeerLink extends Emitter<PeerLinkEvents> {
+  readonly pc: RTCPeerConnection;
+  readonly #negotiator: Negotiator;
+  #remoteStream: MediaStream | null = null;
+  #closed = false;
+
+  constructor(opts: PeerLinkOptions) {
+    super();
+    const Ctor =
+      opts.RTCPeerConnection ??
+      (globalThis as { RTCPeerConnection?: RTCPeerConnectionConstructor }).RTCPeerConnection;
+    if (!Ctor) throw new SignalroomError("webrtc-failed", "this browser has no RTCPeerConnection");
+    const pc = new Ctor({ ...opts.rtcConfig, iceServers: [...opts.iceServers] as RTCIceServer[] });
+    this.pc = pc;
+    this.#negotiator = new Negotiator(pc, {
+      polite: opts.polite,
+      mayOfferFirst: opts.mayOfferFirst,
+      send: opts.send,
+      onError: (error) =>
+        this.emit(
+          "error",
+          new SignalroomError("webrtc-failed", "negotiation failed", { cause: error }),
+        ),
+    });
+    pc.addEventListener("track", (event) => {
+      let stream = event.streams[0];
+      if (!stream) {
+        // A sender without a stream (some clients do that): collect its tracks ourselves.
+        stream = this.#remoteStream ?? new MediaStream();
+        stream.addTrack(event.track);
+      }
+      this.#remoteStream = stream;
+      this.emit("stream", stream);
+    });
+    pc.addEventListener("icecandidateerror", (event) => {
+      const e = event as RTCPeerConnectionIceErrorEvent;
+      this.emit("ice-error", { url: e.url, errorCode: e.errorCode, errorText: e.errorText });
+    });
+    pc.addEventListener("connectionstatechange", () => {
+      if (!this.#closed) this.emit("connection-state", pc.connectionState);
+    });
+    const stream = opts.localStream;
+    for (const track of stream?.getTracks() ?? []) pc.addTrack(track, stream as MediaStream);
+  }
+
+  get remoteStream(): MediaStream | null {
+    return this.#remoteStream;
+  }
+
+  /** Feeds a remote description or candidate in. */
+  receive(signal: NegotiationSignal): Promise<void> {
+    return this.#negotiator.receive(signal);
+  }
+
+  /** Adds a track to send (renegotiates). */
+  addTrack(track: MediaStreamTrack, stream: MediaStream): RTCRtpSender {
+    return this.pc.addTrack(track, stream);
+  }
+
+  /**
+   * Replaces what is sent for `kind` without renegotiation; false when
+   * nothing of that kind is being sent.
+   */
+  async replaceTrack(kind: "audio" | "video", track: MediaStreamTrack | null): Promise<boolean> {
+    const sender = this.pc
+      .getSenders()
+      .find((s) => s.track?.kind === kind || (s.track === null && track?.kind === kind));
+    if (!sender) return false;
+    await sender.replaceTrack(track);
+    return true;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#negotiator.close();
+    this.pc.close();
+    this.removeAllListeners();
+  }
+}
