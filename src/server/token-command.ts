@@ -1,6 +1,8 @@
+import { createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ROLES, type Role } from "../protocol/index.js";
+import { algorithmFor, SUPPORTED_KEYS } from "./auth/key-algorithm.js";
 import { type MintOptions, mintJoinToken, type SigningKey } from "./auth/mint-token.js";
 import { ConfigError } from "./config.js";
 
@@ -62,14 +64,15 @@ export async function tokenCommand(
   }
   let maxPeers: number | undefined;
   if (values["max-peers"] !== undefined) {
-    maxPeers = Number(values["max-peers"]);
+    // Digits only: Number() would also read "0x10", "1e1" and " ".
+    maxPeers = /^\d+$/.test(values["max-peers"]) ? Number(values["max-peers"]) : Number.NaN;
     if (!Number.isInteger(maxPeers) || maxPeers < 2 || maxPeers > 1024) {
       throw new ConfigError("--max-peers must be a whole number from 2 to 1024");
     }
   }
   let key: SigningKey;
   if (values["private-key"] !== undefined) {
-    key = { privateKeyPem: readFileSync(values["private-key"], "utf8") };
+    key = { privateKeyPem: readPrivateKey(values["private-key"]) };
   } else {
     const secret = values.secret ?? env.AUTH_SECRET;
     if (!secret) throw new ConfigError("give --secret, set AUTH_SECRET, or give --private-key");
@@ -89,4 +92,22 @@ export async function tokenCommand(
       : {}),
   };
   return mintJoinToken(key, opts);
+}
+
+/** The PEM at `path`, refused here (not as a crypto stack trace) unless it can sign a token. */
+function readPrivateKey(path: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(`--private-key: cannot read ${path} (${(error as Error).message})`);
+  }
+  let algorithm: string | null;
+  try {
+    algorithm = algorithmFor(createPrivateKey(pem));
+  } catch {
+    throw new ConfigError(`--private-key: ${path} holds no PEM private key`);
+  }
+  if (algorithm === null) throw new ConfigError(`--private-key: must be ${SUPPORTED_KEYS}`);
+  return pem;
 }

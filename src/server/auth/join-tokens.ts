@@ -10,7 +10,8 @@ import {
   ROLES,
   type Role,
 } from "../../protocol/index.js";
-import type { Config } from "../config.js";
+import { type Config, ConfigError } from "../config.js";
+import { algorithmFor, SUPPORTED_KEYS } from "./key-algorithm.js";
 
 export type { Role };
 
@@ -26,7 +27,10 @@ export interface Identity {
   readonly maxPeers?: number | undefined;
 }
 
-export type VerifyResult = { ok: true; identity: Identity } | { ok: false; error: ProtocolError };
+export type VerifyResult =
+  | { ok: true; identity: Identity }
+  /** `cause`: for `internal` errors, what went wrong, for the operator's log (never the token). */
+  | { ok: false; error: ProtocolError; cause?: unknown };
 
 export interface TokenVerifier {
   verify(token: string): Promise<VerifyResult>;
@@ -57,15 +61,22 @@ export function createTokenVerifier(config: Config): TokenVerifier | null {
     key = new TextEncoder().encode(config.authSecret);
     algorithms = ["HS256"];
   } else if (config.authPublicKey !== undefined) {
-    const publicKey = createPublicKey(readFileSync(config.authPublicKey));
+    const publicKey = readPublicKey(config.authPublicKey);
+    const algorithm = algorithmFor(publicKey);
+    if (algorithm === null) {
+      throw new ConfigError(`AUTH_PUBLIC_KEY / --auth-public-key: must be ${SUPPORTED_KEYS}`);
+    }
     key = publicKey;
-    algorithms = publicKey.asymmetricKeyType === "rsa" ? ["RS256"] : ["ES256"];
+    algorithms = [algorithm];
   } else if (config.authJwksUrl !== undefined) {
     key = createRemoteJWKSet(new URL(config.authJwksUrl), { timeoutDuration: 5000 });
-    algorithms = ["RS256", "ES256", "HS256"];
+    // jose never takes a secret (HS*) key from a key set, so offering HS256
+    // here only turned "algorithm not allowed" into "malformed".
+    algorithms = ["RS256", "ES256"];
   } else {
     return null;
   }
+  const remote = config.authJwksUrl !== undefined;
   const options = {
     algorithms,
     clockTolerance: config.authClockToleranceSeconds,
@@ -81,7 +92,10 @@ export function createTokenVerifier(config: Config): TokenVerifier | null {
         // jose overloads differ for keys and key getters; both are accepted at runtime.
         ({ payload } = await jwtVerify(token, key as Uint8Array, options));
       } catch (error) {
-        return { ok: false, error: describeJoseError(error) };
+        const described = describeJoseError(error, remote);
+        return described.code === "internal"
+          ? { ok: false, error: described, cause: error }
+          : { ok: false, error: described };
       }
       const claims = claimsSchema.safeParse(payload);
       if (!claims.success) {
@@ -112,7 +126,18 @@ export function createTokenVerifier(config: Config): TokenVerifier | null {
   };
 }
 
-function describeJoseError(error: unknown): ProtocolError {
+/** Reads a PEM public key (a private key also works: its public half is used). */
+function readPublicKey(path: string): KeyObject {
+  const pem = readFileSync(path);
+  try {
+    return createPublicKey(pem);
+  } catch {
+    throw new ConfigError(`AUTH_PUBLIC_KEY / --auth-public-key: ${path} holds no PEM key`);
+  }
+}
+
+/** `remote`: keys come from a JWKS URL, so a non-jose failure is the fetch (fetch throws a bare TypeError). */
+function describeJoseError(error: unknown, remote: boolean): ProtocolError {
   if (error instanceof errors.JWTExpired)
     return protocolError("unauthorized", "join token has expired");
   if (error instanceof errors.JWTClaimValidationFailed) {
@@ -128,7 +153,11 @@ function describeJoseError(error: unknown): ProtocolError {
   if (error instanceof errors.JWKSNoMatchingKey) {
     return protocolError("unauthorized", "join token was signed with an unknown key");
   }
-  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
+  if (
+    error instanceof errors.JWKSTimeout ||
+    error instanceof errors.JWKSInvalid ||
+    (remote && !(error instanceof errors.JOSEError))
+  ) {
     return protocolError("internal", "cannot fetch the keys to verify the join token");
   }
   if (error instanceof errors.JOSEError)

@@ -1,6 +1,7 @@
 import { createPrivateKey, type KeyObject } from "node:crypto";
 import { SignJWT } from "jose";
 import type { Role } from "../../protocol/index.js";
+import { algorithmFor, SUPPORTED_KEYS } from "./key-algorithm.js";
 
 export interface MintOptions {
   /** A room id, or `*` for any room. */
@@ -32,8 +33,10 @@ export async function mintJoinToken(key: SigningKey, opts: MintOptions): Promise
     alg = "HS256";
   } else {
     const privateKey = createPrivateKey(key.privateKeyPem);
+    const algorithm = algorithmFor(privateKey);
+    if (algorithm === null) throw new TypeError(`the private key must be ${SUPPORTED_KEYS}`);
     signingKey = privateKey;
-    alg = privateKey.asymmetricKeyType === "rsa" ? "RS256" : "ES256";
+    alg = algorithm;
   }
   const claims: Record<string, unknown> = { room: opts.room };
   if (opts.role !== undefined) claims.role = opts.role;

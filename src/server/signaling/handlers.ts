@@ -58,7 +58,15 @@ const join: Handler = async (ctx, session, message) => {
       return sendError(session, protocolError("unauthorized", "a join token is required"));
     }
     const verified = await ctx.verifier.verify(token);
-    if (!verified.ok) return sendError(session, verified.error);
+    if (!verified.ok) {
+      if (verified.error.code === "internal") {
+        ctx.logger.error(
+          { err: verified.cause, peerId: session.peerId },
+          "cannot verify a join token",
+        );
+      }
+      return sendError(session, verified.error);
+    }
     if (!tokenAdmits(verified.identity, roomId)) {
       return sendError(session, protocolError("forbidden", "the join token is for another room"));
     }
