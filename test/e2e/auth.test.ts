@@ -61,8 +61,8 @@ describe("join tokens and host controls in the web app", () => {
       waitForStatus(guest.page, "connected"),
     ]);
     assert.equal(await guest.page.isVisible("#lock-room"), false, "guests do not");
-    assert.equal(await host.page.textContent("#remote-label"), "Bob");
-    assert.equal(await guest.page.textContent("#remote-label"), "Ada");
+    assert.equal(await host.page.textContent(".tile.remote .label"), "Bob");
+    assert.equal(await guest.page.textContent(".tile.remote .label"), "Ada");
 
     // Locked: even an invited third person is refused.
     await host.page.click("#lock-room");
@@ -72,7 +72,7 @@ describe("join tokens and host controls in the web app", () => {
     await waitForStatus(late.page, "locked");
 
     // The host removes the guest.
-    await host.page.click("#kick-remote");
+    await host.page.click(".tile.remote .kick");
     await waitForStatus(guest.page, "kicked");
     assert.match((await guest.page.textContent("#ended-text")) ?? "", /removed you/);
     assert.equal(await guest.page.isVisible("#rejoin"), false);

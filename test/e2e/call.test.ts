@@ -64,8 +64,8 @@ describe("1:1 call in real Chromium", () => {
     const pair = await selectedCandidateTypes(bob.page);
     console.log(`# selected candidate pair: ${JSON.stringify(pair)}`);
     assert.ok(pair, "a candidate pair is selected");
-    assert.equal(await alice.page.textContent("#remote-label"), "Bob");
-    assert.equal(await bob.page.textContent("#remote-label"), "Alice");
+    assert.equal(await alice.page.textContent(".tile.remote .label"), "Bob");
+    assert.equal(await bob.page.textContent(".tile.remote .label"), "Alice");
 
     await bob.page.waitForTimeout(1000); // let the "connected" badge and video settle for the picture
     await bob.page.screenshot({ path: join(RESULTS_DIR, "call-connected.png") });
@@ -109,9 +109,9 @@ describe("1:1 call in real Chromium", () => {
 
     // Muting is shown on the other side.
     await a.page.click("#toggle-mic");
-    await b.page.waitForSelector("#remote-muted:not([hidden])", { timeout: 10_000 });
+    await b.page.waitForSelector(".tile.remote .muted-badge:not([hidden])", { timeout: 10_000 });
     await a.page.click("#toggle-mic");
-    await b.page.waitForSelector("#remote-muted[hidden]", { state: "attached", timeout: 10_000 });
+    await b.page.waitForSelector(".tile.remote .muted-badge[hidden]", { state: "attached", timeout: 10_000 });
     await b.page.screenshot({ path: join(RESULTS_DIR, "call-phone.png") });
     await a.context.close();
     await waitForStatus(b.page, "peer-left");

@@ -1,12 +1,14 @@
 import {
-  type CallState,
-  OneToOneCall,
+  type JoinedMessage,
+  MeshCall,
   SignalingClient,
   type SignalroomError,
 } from "signalroom/client";
-import { setPressed, showCall, showEnded, showLobby, showStatus, view } from "./view.js";
+import { startScreenShare } from "./screen-share.js";
+import { addTile, type Tile, updateCount } from "./tiles.js";
+import { setPressed, showCall, showEnded, showLobby, showStatus, showToast, view } from "./view.js";
 
-/** What we tell the other side about our media, through `message`. */
+/** What we tell the others about our media, through `message`. */
 interface MediaStateMessage {
   kind: "media-state";
   audio: boolean;
@@ -21,7 +23,7 @@ const TOKEN_KEY = "signalroom.token";
  * operator's backend (`/?room=R&token=JWT`); it is moved out of the address
  * bar into this tab's session storage so a copied link never carries it.
  * `relay=1` sends all media through TURN (hides your IP address from the
- * other side, at the cost of a relay hop).
+ * others, at the cost of a relay hop).
  */
 const params = new URLSearchParams(location.search);
 const urlToken = params.get("token");
@@ -29,14 +31,15 @@ if (urlToken) sessionStorage.setItem(TOKEN_KEY, urlToken);
 const relayOnly = params.get("relay") === "1";
 
 let client: SignalingClient | null = null;
-let call: OneToOneCall | null = null;
+let call: MeshCall | null = null;
 let localStream: MediaStream | null = null;
+let stopSharing: (() => void) | null = null;
 let currentRoom: string | null = null;
+let isHost = false;
 let kicked = false;
-/** The other member of the room (1:1), once known. */
-let otherPeerId: string | null = null;
-const names = new Map<string, string>();
-const iceErrors: { url: string; errorCode: number; errorText: string }[] = [];
+let someoneLeft = false;
+const tiles = new Map<string, Tile>();
+const iceErrors: { peerId: string; url: string; errorCode: number; errorText: string }[] = [];
 
 /** For debugging and the end-to-end tests: the live objects. */
 (globalThis as { signalroom?: unknown }).signalroom = {
@@ -46,8 +49,12 @@ const iceErrors: { url: string; errorCode: number; errorText: string }[] = [];
   get call() {
     return call;
   },
+  /** The connection to the first other participant (1:1 calls). */
   get peerConnection() {
-    return call?.peerConnection ?? null;
+    return call?.peers[0]?.peerConnection ?? null;
+  },
+  get peerConnections() {
+    return call?.peers.map((p) => p.peerConnection) ?? [];
   },
   iceErrors,
 };
@@ -78,6 +85,7 @@ async function getLocalMedia(): Promise<MediaStream | null> {
   view.localVideo.srcObject = localStream;
   view.toggleMic.disabled = !localStream?.getAudioTracks().length;
   view.toggleCam.disabled = !localStream?.getVideoTracks().length;
+  view.shareScreen.disabled = !navigator.mediaDevices?.getDisplayMedia;
   return localStream;
 }
 
@@ -85,6 +93,8 @@ async function join(roomId: string): Promise<void> {
   const name = view.nameInput.value.trim();
   localStorage.setItem(NAME_KEY, name);
   currentRoom = roomId;
+  kicked = false;
+  someoneLeft = false;
   view.joinButton.disabled = true;
   showCall(roomId);
   showStatus("media");
@@ -102,7 +112,6 @@ async function join(roomId: string): Promise<void> {
     showEnded("Cannot reach the server.");
     return;
   }
-  kicked = false;
   signaling.on("kicked", () => {
     kicked = true;
     teardown();
@@ -114,19 +123,12 @@ async function join(roomId: string): Promise<void> {
   signaling.on("unlocked", () => setLocked(false));
   signaling.on("close", () => {
     if (client !== signaling || kicked) return;
+    teardown();
     showStatus("server-lost");
     showEnded("Lost the connection to the server.");
-    teardown();
-  });
-  signaling.on("peer-joined", ({ peerId, name: peerName }) => {
-    otherPeerId = peerId;
-    if (peerName) names.set(peerId, peerName);
-  });
-  signaling.on("peer-left", ({ peerId }) => {
-    if (peerId === otherPeerId) otherPeerId = null;
   });
 
-  let joined: Awaited<ReturnType<SignalingClient["join"]>>;
+  let joined: JoinedMessage;
   try {
     const token = sessionStorage.getItem(TOKEN_KEY) ?? undefined;
     joined = await signaling.join(roomId, {
@@ -134,104 +136,108 @@ async function join(roomId: string): Promise<void> {
       ...(token ? { token } : {}),
     });
   } catch (error) {
-    const code = (error as SignalroomError).code;
     client = null;
     signaling.close();
     stopLocalMedia();
-    history.replaceState(null, "", location.pathname);
-    if (code === "room-full") {
-      showStatus("full");
-      showLobby(`Room “${roomId}” is full. Try another room name.`);
-    } else if (code === "forbidden" && /locked/.test((error as Error).message)) {
-      showStatus("locked");
-      showLobby(`Room “${roomId}” is locked.`);
-    } else if (code === "unauthorized" || code === "forbidden") {
-      showStatus("unauthorized");
-      showLobby(`You need an invitation link for room “${roomId}” (${(error as Error).message}).`);
-    } else {
-      showStatus("error", (error as Error).message);
-      showLobby((error as Error).message);
-    }
+    history.replaceState(null, "", relayOnly ? "?relay=1" : location.pathname);
+    showJoinRefusal(roomId, error as SignalroomError);
     return;
   }
-  for (const member of joined.members ?? []) if (member.name) names.set(member.peerId, member.name);
-  otherPeerId = joined.peerIds[0] ?? null;
   history.replaceState(null, "", roomUrl(joined.roomId));
   view.roomName.textContent = joined.roomId;
-  const isHost = joined.role === "host";
+  isHost = joined.role === "host";
   view.lockRoom.hidden = !isHost;
   setLocked(false);
 
-  const peerCall = new OneToOneCall({
+  const mesh = new MeshCall({
     signaling,
     localStream: stream,
     ...(relayOnly ? { rtcConfig: { iceTransportPolicy: "relay" } } : {}),
   });
-  call = peerCall;
-  peerCall.on("state", ({ state }) => onCallState(state));
-  peerCall.on("remote-stream", ({ stream: remote }) => {
-    if (view.remoteVideo.srcObject !== remote) view.remoteVideo.srcObject = remote;
+  call = mesh;
+  mesh.on("peer-added", ({ peerId, name: peerName }) => {
+    const tile = addTile(peerId);
+    tile.setName(peerName);
+    tile.setKickable(isHost, () => client?.kick(peerId));
+    tiles.set(peerId, tile);
+    refreshStatus();
   });
-  peerCall.on("message", ({ data, peerId }) => onPeerMessage(data, peerId));
-  peerCall.on("error", (error) => console.warn("call error", error));
-  peerCall.on("ice-error", (error) => {
+  mesh.on("stream", ({ peerId, stream: remote }) => tiles.get(peerId)?.setStream(remote));
+  mesh.on("connection-state", ({ peerId, state }) => {
+    tiles.get(peerId)?.setState(state);
+    if (state === "connected") sendMediaState(peerId);
+    refreshStatus();
+  });
+  mesh.on("peer-removed", ({ peerId }) => {
+    const tile = tiles.get(peerId);
+    tiles.delete(peerId);
+    if (tile && !kicked && client) {
+      someoneLeft = true;
+      showToast(`${tile.element.querySelector(".label")?.textContent ?? "Someone"} left`);
+    }
+    tile?.remove();
+    refreshStatus();
+  });
+  mesh.on("message", ({ peerId, data }) => onPeerMessage(peerId, data));
+  mesh.on("ice-error", (error) => {
     iceErrors.push(error);
     if (error.errorCode === 401) console.warn(`TURN refused our credentials: ${error.url}`);
   });
-  peerCall.start(joined);
-  if (joined.peers === 0) showStatus("waiting");
+  mesh.on("error", (error) => console.warn("call error", error));
+  mesh.start(joined);
+  refreshStatus();
 }
 
-function onCallState(state: CallState): void {
-  switch (state) {
-    case "waiting":
-      return showStatus("waiting");
-    case "connecting":
-      view.remoteLabel.textContent = "";
-      view.kickRemote.hidden = view.lockRoom.hidden;
-      return showStatus("connecting");
-    case "connected": {
-      const peerId = otherPeerId ?? call?.remotePeerId;
-      view.remoteLabel.textContent = (peerId && names.get(peerId)) || "Guest";
-      sendMediaState();
-      return showStatus("connected");
-    }
-    case "disconnected":
-      return showStatus("disconnected");
-    case "failed":
-      return showStatus(
-        "failed",
-        iceErrors.some((e) => e.errorCode === 401)
-          ? "The call could not connect: the relay server refused our credentials."
-          : undefined,
-      );
-    case "peer-left":
-      view.kickRemote.hidden = true;
-      view.remoteVideo.srcObject = null;
-      view.remoteMuted.hidden = true;
-      view.remoteLabel.textContent = "";
-      return showStatus("peer-left");
-    case "ended":
-      return;
+function showJoinRefusal(roomId: string, error: SignalroomError): void {
+  if (error.code === "room-full") {
+    showStatus("full");
+    showLobby(`Room “${roomId}” is full. Try another room name.`);
+  } else if (error.code === "forbidden" && /locked/.test(error.message)) {
+    showStatus("locked");
+    showLobby(`Room “${roomId}” is locked.`);
+  } else if (error.code === "unauthorized" || error.code === "forbidden") {
+    showStatus("unauthorized");
+    showLobby(`You need an invitation link for room “${roomId}” (${error.message}).`);
+  } else {
+    showStatus("error", error.message);
+    showLobby(error.message);
   }
 }
 
-function onPeerMessage(data: unknown, _peerId: string): void {
-  const message = data as Partial<MediaStateMessage> | null;
-  if (message?.kind !== "media-state") return;
-  view.remoteMuted.hidden = message.audio !== false;
-  view.remoteTile.classList.toggle("camera-off", message.video === false);
+/** The call's overall status, from every peer's connection state. */
+function refreshStatus(): void {
+  if (!call) return;
+  const states = call.peers.map((p) => p.connectionState);
+  if (states.length === 0) return showStatus(someoneLeft ? "peer-left" : "waiting");
+  if (states.some((s) => s === "connected")) return showStatus("connected");
+  if (states.every((s) => s === "failed")) {
+    return showStatus(
+      "failed",
+      iceErrors.some((e) => e.errorCode === 401)
+        ? "The call could not connect: the relay server refused our credentials."
+        : undefined,
+    );
+  }
+  if (states.some((s) => s === "disconnected")) return showStatus("disconnected");
+  showStatus("connecting");
 }
 
-function sendMediaState(): void {
+function onPeerMessage(peerId: string, data: unknown): void {
+  const message = data as Partial<MediaStateMessage> | null;
+  if (message?.kind !== "media-state") return;
+  tiles.get(peerId)?.setMedia(message.audio !== false, message.video !== false);
+}
+
+/** Tells one peer (or everyone) whether our microphone and camera are on. */
+function sendMediaState(to?: string): void {
   if (!call || !localStream) return;
   const state: MediaStateMessage = {
     kind: "media-state",
     audio: localStream.getAudioTracks().some((t) => t.enabled),
-    video: localStream.getVideoTracks().some((t) => t.enabled),
+    video: localStream.getVideoTracks().some((t) => t.enabled) || stopSharing !== null,
   };
   try {
-    call.sendMessage(state);
+    call.sendMessage(state, to);
   } catch {
     // Not connected any more; the state is sent again on the next connect.
   }
@@ -245,8 +251,27 @@ function toggle(kind: "audio" | "video"): void {
   if (kind === "audio") setPressed(view.toggleMic, !enabled, enabled ? "Mute" : "Unmute");
   else {
     setPressed(view.toggleCam, !enabled, enabled ? "Camera off" : "Camera on");
-    view.localVideo.parentElement?.classList.toggle("camera-off", !enabled);
+    view.localTile.classList.toggle("camera-off", !enabled);
   }
+  sendMediaState();
+}
+
+async function toggleScreenShare(): Promise<void> {
+  if (stopSharing) {
+    stopSharing();
+    return;
+  }
+  if (!call) return;
+  const share = await startScreenShare(call, localStream, () => {
+    stopSharing = null;
+    setPressed(view.shareScreen, false, "Share");
+    view.localVideo.srcObject = localStream;
+    sendMediaState();
+  });
+  if (!share) return;
+  stopSharing = share.stop;
+  view.localVideo.srcObject = share.preview;
+  setPressed(view.shareScreen, true, "Stop sharing");
   sendMediaState();
 }
 
@@ -258,21 +283,22 @@ function setLocked(locked: boolean): void {
 function resetMediaButtons(): void {
   setPressed(view.toggleMic, false, "Mute");
   setPressed(view.toggleCam, false, "Camera off");
-  view.localVideo.parentElement?.classList.remove("camera-off");
+  setPressed(view.shareScreen, false, "Share");
+  view.localTile.classList.remove("camera-off");
 }
 
 function teardown(): void {
+  stopSharing?.();
+  stopSharing = null;
   call?.hangUp();
   call = null;
   const signaling = client;
   client = null;
   signaling?.close();
-  view.remoteVideo.srcObject = null;
-  view.remoteMuted.hidden = true;
-  view.remoteTile.classList.remove("camera-off");
-  view.kickRemote.hidden = true;
+  for (const tile of tiles.values()) tile.remove();
+  tiles.clear();
+  updateCount();
   view.lockRoom.hidden = true;
-  names.clear();
 }
 
 function stopLocalMedia(): void {
@@ -304,13 +330,11 @@ view.joinForm.addEventListener("submit", (event) => {
   if (roomId) void join(roomId);
 });
 view.toggleMic.addEventListener("click", () => toggle("audio"));
+view.toggleCam.addEventListener("click", () => toggle("video"));
+view.shareScreen.addEventListener("click", () => void toggleScreenShare());
 view.lockRoom.addEventListener("click", () => {
   client?.lock(view.lockRoom.getAttribute("aria-pressed") !== "true");
 });
-view.kickRemote.addEventListener("click", () => {
-  if (otherPeerId) client?.kick(otherPeerId);
-});
-view.toggleCam.addEventListener("click", () => toggle("video"));
 view.hangUp.addEventListener("click", () => void hangUp());
 view.rejoin.addEventListener("click", () => {
   teardown();

@@ -1,4 +1,4 @@
-/** Everything the app shows, behind names; main.ts decides what to show. */
+/** The page's fixed elements, behind names; main.ts decides what to show. */
 
 function el<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -11,11 +11,11 @@ export const STATUS_TEXT = {
   idle: "Not connected",
   media: "Starting camera and microphone…",
   "connecting-server": "Connecting to the server…",
-  waiting: "Waiting for the other person to join…",
+  waiting: "Waiting for someone to join…",
   connecting: "Connecting…",
   connected: "Connected",
   disconnected: "Connection unstable, trying to recover…",
-  "peer-left": "The other person left. Waiting for someone to join…",
+  "peer-left": "Everyone else left. Waiting for someone to join…",
   full: "This room is full.",
   unreachable: "Cannot reach the server. Check your connection and try again.",
   "server-lost": "Lost the connection to the server.",
@@ -40,16 +40,16 @@ export const view = {
   roomName: el<HTMLElement>("room-name"),
   copyLink: el<HTMLButtonElement>("copy-link"),
   lockRoom: el<HTMLButtonElement>("lock-room"),
-  kickRemote: el<HTMLButtonElement>("kick-remote"),
-  remoteTile: el<HTMLElement>("remote-tile"),
-  remoteVideo: el<HTMLVideoElement>("remote-video"),
-  remoteLabel: el<HTMLElement>("remote-label"),
-  remoteMuted: el<HTMLElement>("remote-muted"),
+  stage: el<HTMLElement>("stage"),
+  tileTemplate: el<HTMLTemplateElement>("tile-template"),
+  localTile: el<HTMLElement>("local-tile"),
   localVideo: el<HTMLVideoElement>("local-video"),
   status: el<HTMLElement>("status"),
   statusText: el<HTMLElement>("status-text"),
+  toast: el<HTMLElement>("toast"),
   toggleMic: el<HTMLButtonElement>("toggle-mic"),
   toggleCam: el<HTMLButtonElement>("toggle-cam"),
+  shareScreen: el<HTMLButtonElement>("share-screen"),
   hangUp: el<HTMLButtonElement>("hang-up"),
   ended: el<HTMLElement>("ended"),
   endedText: el<HTMLElement>("ended-text"),
@@ -62,7 +62,18 @@ export function showStatus(key: StatusKey, detail?: string): void {
   view.status.dataset.state = key;
   document.body.dataset.callState = key;
   view.statusText.textContent = detail ?? STATUS_TEXT[key];
-  view.remoteTile.classList.toggle("has-peer", key === "connected" || key === "disconnected");
+}
+
+let toastTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** A short notice ("Ada left") that fades by itself. */
+export function showToast(text: string): void {
+  view.toast.textContent = text;
+  view.toast.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => {
+    view.toast.hidden = true;
+  }, 4000);
 }
 
 export function showLobby(error?: string): void {

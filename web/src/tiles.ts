@@ -1,0 +1,78 @@
+import { view } from "./view.js";
+
+/** How a tile shows a peer's connection. */
+const STATE_TEXT: Partial<Record<RTCPeerConnectionState, string>> = {
+  new: "Connecting…",
+  connecting: "Connecting…",
+  disconnected: "Reconnecting…",
+  failed: "Could not connect",
+};
+
+/** One remote participant's tile in the grid. */
+export interface Tile {
+  readonly peerId: string;
+  readonly element: HTMLElement;
+  setName(name: string | undefined): void;
+  setStream(stream: MediaStream): void;
+  setState(state: RTCPeerConnectionState): void;
+  setMedia(audio: boolean, video: boolean): void;
+  /** Shows the host's remove button. */
+  setKickable(kickable: boolean, onKick: () => void): void;
+  remove(): void;
+}
+
+/** A short stand-in for a nameless peer: the first characters of its id. */
+export function shortId(peerId: string): string {
+  return `Guest ${peerId.slice(0, 4)}`;
+}
+
+/** Creates a remote tile from the template and puts it in the grid. */
+export function addTile(peerId: string): Tile {
+  const fragment = view.tileTemplate.content.cloneNode(true) as DocumentFragment;
+  const element = fragment.querySelector("figure") as HTMLElement;
+  const video = element.querySelector("video") as HTMLVideoElement;
+  const label = element.querySelector(".label") as HTMLElement;
+  const muted = element.querySelector(".muted-badge") as HTMLElement;
+  const stateText = element.querySelector(".tile-state") as HTMLElement;
+  const kick = element.querySelector(".kick") as HTMLButtonElement;
+  element.dataset.peerId = peerId;
+  label.textContent = shortId(peerId);
+  stateText.textContent = STATE_TEXT.new ?? "";
+  view.stage.insertBefore(element, view.localTile);
+  updateCount();
+  let onKick = () => {};
+  kick.addEventListener("click", () => onKick());
+
+  return {
+    peerId,
+    element,
+    setName(name) {
+      label.textContent = name || shortId(peerId);
+    },
+    setStream(stream) {
+      if (video.srcObject !== stream) video.srcObject = stream;
+    },
+    setState(state) {
+      element.dataset.state = state;
+      stateText.textContent = STATE_TEXT[state] ?? "";
+    },
+    setMedia(audio, videoOn) {
+      muted.hidden = audio;
+      element.classList.toggle("camera-off", !videoOn);
+    },
+    setKickable(kickable, handler) {
+      kick.hidden = !kickable;
+      onKick = handler;
+    },
+    remove() {
+      video.srcObject = null;
+      element.remove();
+      updateCount();
+    },
+  };
+}
+
+/** The grid lays itself out by the number of tiles (you included). */
+export function updateCount(): void {
+  view.stage.dataset.count = String(view.stage.querySelectorAll(".tile").length);
+}
