@@ -11,6 +11,7 @@ import {
   launchChromium,
   newPerson,
   RESULTS_DIR,
+  roomsWhenIdle,
   selectedCandidateTypes,
   startServer,
   waitForFramesBeyond,
@@ -94,7 +95,7 @@ describe("1:1 call in real Chromium", () => {
     ]);
 
     for (const person of [alice, bob, carol]) await person.context.close();
-    assert.deepEqual(await server.rooms.stats(), { rooms: 0, members: 0 });
+    assert.deepEqual(await roomsWhenIdle(server), { rooms: 0, members: 0 });
   });
 
   it("opening a shared link (?room=) joins that room directly", async () => {
@@ -111,7 +112,10 @@ describe("1:1 call in real Chromium", () => {
     await a.page.click("#toggle-mic");
     await b.page.waitForSelector(".tile.remote .muted-badge:not([hidden])", { timeout: 10_000 });
     await a.page.click("#toggle-mic");
-    await b.page.waitForSelector(".tile.remote .muted-badge[hidden]", { state: "attached", timeout: 10_000 });
+    await b.page.waitForSelector(".tile.remote .muted-badge[hidden]", {
+      state: "attached",
+      timeout: 10_000,
+    });
     await b.page.screenshot({ path: join(RESULTS_DIR, "call-phone.png") });
     await a.context.close();
     await waitForStatus(b.page, "peer-left");

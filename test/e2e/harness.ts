@@ -182,3 +182,17 @@ export async function selectedCandidateTypes(
     };
   });
 }
+
+/**
+ * Waits (bounded) until the server holds no sockets, then returns its room
+ * counts: closing a page closes its socket, and the server notices a moment later.
+ */
+export async function roomsWhenIdle(
+  server: Signalroom,
+  timeoutMs = 10_000,
+): Promise<{ rooms: number; members: number }> {
+  const deadline = Date.now() + timeoutMs;
+  while (server.connections() > 0 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
+  return server.rooms.stats();
+}

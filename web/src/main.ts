@@ -29,6 +29,8 @@ const params = new URLSearchParams(location.search);
 const urlToken = params.get("token");
 if (urlToken) sessionStorage.setItem(TOKEN_KEY, urlToken);
 const relayOnly = params.get("relay") === "1";
+/** `quality=low`: 320x240 at 15 fps, for slow uplinks and big mesh calls. */
+const lowQuality = params.get("quality") === "low";
 
 let client: SignalingClient | null = null;
 let call: MeshCall | null = null;
@@ -63,6 +65,7 @@ const iceErrors: { peerId: string; url: string; errorCode: number; errorText: st
 function roomUrl(roomId: string): string {
   const query = new URLSearchParams({ room: roomId });
   if (relayOnly) query.set("relay", "1");
+  if (lowQuality) query.set("quality", "low");
   return `?${query}`;
 }
 
@@ -76,7 +79,9 @@ async function getLocalMedia(): Promise<MediaStream | null> {
   try {
     localStream = await navigator.mediaDevices.getUserMedia({
       audio: true,
-      video: { width: { ideal: 1280 }, height: { ideal: 720 } },
+      video: lowQuality
+        ? { width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15 } }
+        : { width: { ideal: 1280 }, height: { ideal: 720 } },
     });
   } catch {
     // No camera, or permission denied: join anyway and receive only.
