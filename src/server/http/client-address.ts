@@ -19,6 +19,8 @@ export function clientAddressResolver(trustProxy: string | undefined): ClientAdd
       ? (_address: string, index: number) => index < hops
       : proxyAddr.compile(trustProxy.split(",").map((s) => s.trim()));
   return (req) => {
+    // A socket already gone has no address; proxy-addr would return undefined.
+    if (req.socket.remoteAddress === undefined) return direct(req);
     try {
       return proxyAddr(req, trust);
     } catch {

@@ -1,3 +1,10 @@
+/**
+ * Slack when comparing against a whole token: refills are sums of floating
+ * fractions, and 0.1 added ten times is 0.9999999999999999, which would
+ * hold a token back for a whole extra refill step.
+ */
+const EPSILON = 1e-9;
+
 /** Milliseconds since some fixed point; injected so tests control time. */
 export type Clock = () => number;
 
@@ -27,8 +34,8 @@ export class TokenBucket {
     const now = this.#clock();
     this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#last) * this.#perMs);
     this.#last = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
+    if (this.#tokens < 1 - EPSILON) return false;
+    this.#tokens = Math.max(0, this.#tokens - 1);
     return true;
   }
 }

@@ -45,6 +45,8 @@ export class SignalingGateway {
       maxPayload: opts.maxMessageBytes,
       perMessageDeflate: false,
       clientTracking: false,
+      // Sessions answer pings themselves, within the message rate limit.
+      autoPong: false,
     });
     this.#heartbeat = setInterval(() => this.#beat(), opts.heartbeatIntervalMs);
     this.#heartbeat.unref();
@@ -103,9 +105,8 @@ export class SignalingGateway {
     this.#ctx.logger.debug({ peerId, address }, "socket connected");
 
     ws.on("message", (data, isBinary) => session.receive(data, isBinary));
-    ws.on("pong", () => {
-      session.awaitingPong = false;
-    });
+    ws.on("ping", (data) => session.receivePing(data));
+    ws.on("pong", () => session.receivePong());
     // `ws` emits 'error' for protocol violations (bad UTF-8 -> 1007,
     // oversize -> 1009) and then closes; 'close' does the cleanup.
     ws.on("error", (error) => {

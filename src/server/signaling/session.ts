@@ -53,6 +53,8 @@ export class Session implements SessionState, FrameSink {
   #joinTimer: NodeJS.Timeout | null;
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
+  /** We started closing the socket (join timeout, flood, slow reader, kick). */
+  #closing = false;
 
   constructor(socket: WebSocket, ctx: SignalingContext, opts: SessionOptions) {
     this.peerId = opts.peerId;
@@ -70,19 +72,7 @@ export class Session implements SessionState, FrameSink {
 
   /** Feeds one received frame in; `isBinary` frames are refused. */
   receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
-    switch (this.#limiter.check()) {
-      case "accept":
-        break;
-      case "refuse":
-        this.#enqueue(async () => this.#sendError(protocolError("rate-limited")));
-        return;
-      case "drop":
-        return;
-      case "close":
-        this.#ctx.logger.warn({ peerId: this.peerId }, "closing a flooding connection");
-        this.close(CLOSE_CODES.policyViolation, "rate limit exceeded");
-        return;
-    }
+    if (!this.#admit()) return;
     if (isBinary) {
       // Queued like any frame, so the answer does not overtake earlier ones.
       this.#enqueue(async () => this.#sendError(protocolError("binary-not-supported")));
@@ -92,6 +82,21 @@ export class Session implements SessionState, FrameSink {
       ? Buffer.concat(data).toString("utf8")
       : Buffer.from(data as ArrayBuffer).toString("utf8");
     this.#enqueue(() => this.#handle(text));
+  }
+
+  /**
+   * A WebSocket ping frame: counted against the same limit as messages (a
+   * client could otherwise flood with pings, each answered by a pong), and
+   * answered only when admitted. The gateway turns `ws`'s auto-pong off.
+   */
+  receivePing(data: Buffer): void {
+    if (this.#admit()) this.#socket.pong(data);
+  }
+
+  /** A WebSocket pong frame: proof of life for the heartbeat, and counted too. */
+  receivePong(): void {
+    this.awaitingPong = false;
+    this.#admit();
   }
 
   /** The socket is gone: leave the room after whatever is in flight. */
@@ -131,12 +136,35 @@ export class Session implements SessionState, FrameSink {
     }
   }
 
-  /** Closes the socket with `code`; cuts it if the close handshake stalls. */
+  /**
+   * Closes the socket with `code`; cuts it if the close handshake stalls.
+   * Once closing, frames still arriving are ignored: nothing can be
+   * answered any more, and a flood must not cost a log line or a timer each.
+   */
   close(code: number, reason: string): void {
     const socket = this.#socket;
-    if (socket.readyState === socket.CLOSED) return;
+    if (this.#closing || socket.readyState === socket.CLOSED) return;
+    this.#closing = true;
     socket.close(code, reason);
     setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+  }
+
+  /** Applies the message limit to one incoming frame; true when it may be handled. */
+  #admit(): boolean {
+    if (this.#closing) return false;
+    switch (this.#limiter.check()) {
+      case "accept":
+        return true;
+      case "refuse":
+        this.#enqueue(async () => this.#sendError(protocolError("rate-limited")));
+        return false;
+      case "drop":
+        return false;
+      case "close":
+        this.#ctx.logger.warn({ peerId: this.peerId }, "closing a flooding connection");
+        this.close(CLOSE_CODES.policyViolation, "rate limit exceeded");
+        return false;
+    }
   }
 
   async #handle(text: string): Promise<void> {
