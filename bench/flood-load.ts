@@ -46,9 +46,11 @@ function next(ws: WebSocket, type: string): Promise<Msg> {
   });
 }
 
+/** Round trips paced like call signaling (40 a second, under the default 50/s limit). */
 async function rtts(a: WebSocket, b: WebSocket, rounds: number): Promise<number[]> {
   const out: number[] = [];
   for (let r = 0; r < rounds; r++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
     const t0 = process.hrtime.bigint();
     const answered = next(a, "answer");
     const offered = next(b, "offer");

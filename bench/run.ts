@@ -136,7 +136,7 @@ async function measureFlood(target: Target, env: Record<string, string>): Promis
   try {
     const args = {
       url: `ws://127.0.0.1:${port}/`,
-      rounds: 200,
+      rounds: 120,
       flooders: 8,
       floodMessages: 20_000,
       deadlineMs: 120_000,

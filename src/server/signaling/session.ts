@@ -146,6 +146,10 @@ export class Session implements SessionState, FrameSink {
     if (this.#closing || socket.readyState === socket.CLOSED) return;
     this.#closing = true;
     socket.close(code, reason);
+    // Stop reading: a flooder's backlog would otherwise still be parsed,
+    // frame by frame, until the grace period ends. Our close frame is
+    // still written; the client's answer is not needed.
+    socket.pause();
     setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
   }
 
