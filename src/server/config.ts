@@ -244,7 +244,7 @@ export const OPTIONS = {
     flag: "max-connections-per-ip",
     schema: int(1, 1_000_000).default(64),
     default: "64",
-    help: "open WebSockets per client address; more get HTTP 429",
+    help: "open WebSockets per client address (IPv6: per /64); more get HTTP 429",
   },
   maxBufferedBytes: {
     env: "MAX_BUFFERED_BYTES",

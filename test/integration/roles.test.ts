@@ -105,6 +105,42 @@ describe("host roles: kick, lock, unlock", () => {
     assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 3 });
   });
 
+  it("refuses a join into a locked room before leaving the current one", async () => {
+    const locked = await room("vault", 1);
+    locked.host.send({ type: "lock" });
+    await locked.host.next("locked");
+    await (locked.guests[0] as Room["guests"][0]).client.next("locked");
+
+    // A pair elsewhere; one of them tries the locked room and must stay put.
+    const mover = await server.connect();
+    const stayer = await server.connect();
+    const moverJoined = await mover.join("home", {
+      token: await mint({ room: "*", sub: "mover" }),
+    });
+    await stayer.join("home", { token: await mint({ room: "home", sub: "stayer" }) });
+    await mover.next("peer-joined");
+    await mover.next("ready");
+    await stayer.next("ready");
+
+    mover.send({ type: "join", roomId: "vault", token: await mint({ room: "*", sub: "mover" }) });
+    assert.equal((await mover.nextError("forbidden")).message, "the room is locked");
+    await stayer.expectNothing();
+    mover.send({ type: "ice", candidate: null });
+    assert.deepEqual(await stayer.next("ice"), {
+      type: "ice",
+      candidate: null,
+      from: moverJoined.peerId,
+    });
+    // Re-joining the locked room one is in is refused too, and changes nothing.
+    locked.host.send({
+      type: "join",
+      roomId: "vault",
+      token: await mint({ room: "vault", sub: "h", role: "host" }),
+    });
+    assert.equal((await locked.host.nextError("forbidden")).message, "the room is locked");
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 2, members: 4 });
+  });
+
   it("refuses kick, lock and unlock from a guest, changing nothing", async () => {
     const { host, hostId, guests } = await room("g", 2);
     const [guest, other] = guests as [Room["guests"][0], Room["guests"][0]];

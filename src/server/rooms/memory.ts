@@ -76,6 +76,10 @@ export class MemoryRooms implements Rooms {
     return true;
   }
 
+  async isLocked(roomId: string): Promise<boolean> {
+    return this.#rooms.get(roomId)?.locked ?? false;
+  }
+
   async deliver(roomId: string, frame: string, opts: DeliverOptions): Promise<DeliverResult> {
     const members = this.#rooms.get(roomId)?.members;
     if (opts.requireMember && !members?.has(opts.from)) return NOT_IN_ROOM;

@@ -54,6 +54,8 @@ export interface Rooms {
   members(roomId: string): Promise<readonly PeerInfo[]>;
   /** Locks or unlocks a room; false if there is no such room. */
   setLocked(roomId: string, locked: boolean): Promise<boolean>;
+  /** Whether a room exists and is locked. */
+  isLocked(roomId: string): Promise<boolean>;
   /** Hands an already-encoded frame to one member or to all but the sender. */
   deliver(roomId: string, frame: string, opts: DeliverOptions): Promise<DeliverResult>;
   /** Counts for health checks, metrics and leak tests. */

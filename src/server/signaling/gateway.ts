@@ -85,7 +85,8 @@ export class SignalingGateway {
       );
       return refuse(socket, 429, "Too Many Requests");
     }
-    const token = url.searchParams.get("token") ?? undefined;
+    // An empty `?token=` is no token, answered "a join token is required".
+    const token = url.searchParams.get("token") || undefined;
     let accepted = false;
     // `ws` answers a bad handshake itself and never calls back: release then.
     socket.once("close", () => {

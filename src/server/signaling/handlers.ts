@@ -73,6 +73,12 @@ const join: Handler = async (ctx, session, message) => {
     identity = verified.identity;
   }
 
+  // A locked room refuses before anything changes, like a refused token (a
+  // lock taken between this check and the join below is still honoured).
+  if (await ctx.rooms.isLocked(roomId)) {
+    return sendError(session, protocolError("forbidden", "the room is locked"));
+  }
+
   // As in the origin design: leave the current room first, even if the new one is full.
   await leaveRoom(ctx, session);
 
