@@ -117,6 +117,22 @@ describe("1:1 call in real Chromium", () => {
       timeout: 10_000,
     });
     await b.page.screenshot({ path: join(RESULTS_DIR, "call-phone.png") });
+
+    // Screen share in a 1:1 call: the screen replaces the camera, the other side keeps decoding.
+    await a.page.click("#share-screen");
+    await a.page.waitForSelector('#share-screen[aria-pressed="true"]', { timeout: 10_000 });
+    const sending = await a.page.evaluate(
+      () =>
+        (
+          globalThis as unknown as { signalroom: { peerConnection: RTCPeerConnection } }
+        ).signalroom.peerConnection
+          .getSenders()
+          .find((s) => s.track?.kind === "video")?.track?.label,
+    );
+    assert.match(sending ?? "", /screen/i);
+    await waitForFramesBeyond(b.page, await framesDecoded(b.page));
+    await a.page.click("#share-screen");
+    await a.page.waitForSelector('#share-screen[aria-pressed="false"]', { timeout: 10_000 });
     await a.context.close();
     await waitForStatus(b.page, "peer-left");
     await b.context.close();
