@@ -16,7 +16,7 @@ if [ -n "$missing" ]; then
   echo "installing:$missing"
   $sudo apt-get update
   # shellcheck disable=SC2086 # word splitting of the package list is wanted
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends $missing
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y $missing
 fi
 
 npm ci --no-audit --no-fund
