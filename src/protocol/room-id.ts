@@ -1,5 +1,8 @@
 import { type ProtocolError, protocolError } from "./errors.js";
 
+/** The `room` claim of a join token that admits any room; never a room id. */
+export const ANY_ROOM = "*";
+
 /** Longest room id accepted, in UTF-16 code units after trimming. */
 export const MAX_ROOM_ID_LENGTH = 128;
 
@@ -36,6 +39,11 @@ export function normalizeRoomId(raw: unknown): RoomIdResult {
       ok: false,
       error: protocolError("bad-room-id", `roomId is longer than ${MAX_ROOM_ID_LENGTH} characters`),
     };
+  }
+  if (roomId === ANY_ROOM) {
+    // `*` is a join token's "any room": a room of that name would let a
+    // backend that mints tokens for user-chosen rooms mint a master key.
+    return { ok: false, error: protocolError("bad-room-id", "roomId * is reserved") };
   }
   if (CONTROL_CHARS.test(roomId)) {
     return { ok: false, error: protocolError("bad-room-id", "roomId contains control characters") };

@@ -77,6 +77,8 @@ export async function startSignalroom(
       messages: {
         perSecond: config.rateLimitPerSecond,
         burst: config.rateLimitBurst,
+        bytesPerSecond: config.rateLimitBytesPerSecond,
+        maxFrameBytes: config.maxMessageBytes,
         closeAfter: config.rateLimitCloseAfter,
       },
       joinsPerMinute: config.joinsPerMinute,
@@ -147,11 +149,11 @@ export async function startSignalroom(
     connections: () => gateway.connections,
     close() {
       closing ??= (async () => {
+        // Stop accepting connections first, then close the sockets we have.
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         await gateway.close();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        server.closeAllConnections();
+        await stopped;
         await rooms.close();
       })();
       return closing;

@@ -225,6 +225,13 @@ export const OPTIONS = {
     default: "200",
     help: "messages a connection may send at once (ICE trickle comes in bursts)",
   },
+  rateLimitBytesPerSecond: {
+    env: "RATE_LIMIT_BYTES_PER_SECOND",
+    flag: "rate-limit-bytes-per-second",
+    schema: int(1024, 1024 * 1024 * 1024).default(262_144),
+    default: "262144",
+    help: "bytes per second per connection, sustained (bursts of four seconds' worth)",
+  },
   rateLimitCloseAfter: {
     env: "RATE_LIMIT_CLOSE_AFTER",
     flag: "rate-limit-close-after",

@@ -39,6 +39,7 @@ export const BULK_LIMITS: Partial<Config> = {
   maxConnectionsPerIp: 100_000,
   rateLimitPerSecond: 100_000,
   rateLimitBurst: 100_000,
+  rateLimitBytesPerSecond: 1024 * 1024 * 1024,
   rateLimitCloseAfter: 1_000_000,
   joinsPerMinute: 100_000,
 };

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { z } from "zod";
 import {
+  ANY_ROOM,
   MAX_NAME_LENGTH,
   normalizeRoomId,
   type ProtocolError,
@@ -46,7 +47,7 @@ const claimsSchema = z.object({
 
 /** Whether a token for `identity.room` admits its holder to `roomId`. */
 export function tokenAdmits(identity: Identity, roomId: string): boolean {
-  return identity.room === "*" || identity.room === roomId;
+  return identity.room === ANY_ROOM || identity.room === roomId;
 }
 
 /**
@@ -105,8 +106,11 @@ export function createTokenVerifier(config: Config): TokenVerifier | null {
           error: protocolError("unauthorized", `join token claim ${field} is invalid`),
         };
       }
-      const room = normalizeRoomId(claims.data.room);
-      if (claims.data.room !== "*" && !room.ok) {
+      // Only the exact claim "*" is the wildcard; any other value must be a
+      // valid room id (and "*" is never one, however it is padded).
+      const wildcard = claims.data.room === ANY_ROOM;
+      const room = wildcard ? null : normalizeRoomId(claims.data.room);
+      if (room !== null && !room.ok) {
         return {
           ok: false,
           error: protocolError("unauthorized", "join token claim room is invalid"),
@@ -118,7 +122,7 @@ export function createTokenVerifier(config: Config): TokenVerifier | null {
           sub: claims.data.sub,
           name: claims.data.name,
           role: claims.data.role ?? "guest",
-          room: claims.data.room === "*" ? "*" : room.ok ? room.roomId : "",
+          room: room === null ? ANY_ROOM : room.roomId,
           maxPeers: claims.data.maxPeers,
         },
       };

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import sirv from "sirv";
+import { requestUrl } from "./request-url.js";
 
 /** A JSON answer: status and body. */
 export interface JsonReply {
@@ -59,7 +60,11 @@ export function createRequestHandler(deps: HttpDeps) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     if (deps.tls) res.setHeader("Strict-Transport-Security", "max-age=31536000");
-    const url = new URL(req.url ?? "/", "http://localhost");
+    const url = requestUrl(req.url);
+    if (url === null) {
+      sendJson(res, 400, { error: "bad request" });
+      return;
+    }
     const path = url.pathname;
     const method = req.method ?? "GET";
 

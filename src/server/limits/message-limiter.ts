@@ -3,6 +3,13 @@ import { type Clock, monotonicClock, TokenBucket } from "./token-bucket.js";
 export interface MessageLimits {
   readonly perSecond: number;
   readonly burst: number;
+  /**
+   * Bytes per second, sustained; bursts of four seconds' worth (at least
+   * one frame of `maxFrameBytes`). Counting messages alone would let one
+   * member broadcast 64 KiB frames at the message rate to every room-mate.
+   */
+  readonly bytesPerSecond?: number;
+  readonly maxFrameBytes?: number;
   /** Refused messages in a row after which the connection is closed. */
   readonly closeAfter: number;
 }
@@ -23,6 +30,7 @@ export type Verdict =
  */
 export class MessageLimiter {
   readonly #bucket: TokenBucket;
+  readonly #bytes: TokenBucket | null;
   readonly #closeAfter: number;
   readonly #clock: Clock;
   #refusedInARow = 0;
@@ -30,12 +38,21 @@ export class MessageLimiter {
 
   constructor(limits: MessageLimits, clock: Clock = monotonicClock) {
     this.#bucket = new TokenBucket(limits.perSecond, limits.burst, clock);
+    this.#bytes =
+      limits.bytesPerSecond === undefined
+        ? null
+        : new TokenBucket(
+            limits.bytesPerSecond,
+            Math.max(limits.bytesPerSecond * 4, limits.maxFrameBytes ?? 0),
+            clock,
+          );
     this.#closeAfter = limits.closeAfter;
     this.#clock = clock;
   }
 
-  check(): Verdict {
-    if (this.#bucket.take()) {
+  /** Judges one incoming frame of `bytes` bytes. */
+  check(bytes = 0): Verdict {
+    if (this.#bucket.take() && (this.#bytes === null || this.#bytes.take(bytes))) {
       this.#refusedInARow = 0;
       return "accept";
     }

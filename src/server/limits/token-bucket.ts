@@ -29,13 +29,13 @@ export class TokenBucket {
     this.#last = clock();
   }
 
-  /** Spends a token; false when the bucket is empty. */
-  take(): boolean {
+  /** Spends `cost` tokens (default 1); false, spending none, when there are fewer. */
+  take(cost = 1): boolean {
     const now = this.#clock();
     this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#last) * this.#perMs);
     this.#last = now;
-    if (this.#tokens < 1 - EPSILON) return false;
-    this.#tokens = Math.max(0, this.#tokens - 1);
+    if (this.#tokens < cost - EPSILON) return false;
+    this.#tokens = Math.max(0, this.#tokens - cost);
     return true;
   }
 }

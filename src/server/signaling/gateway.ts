@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { CLOSE_CODES } from "../../protocol/index.js";
 import type { ClientAddressOf } from "../http/client-address.js";
+import { requestUrl } from "../http/request-url.js";
 import type { ConnectionCounter } from "../limits/connection-counter.js";
 import type { SignalingContext } from "./context.js";
 import type { LocalPeers } from "./registry.js";
@@ -36,6 +37,7 @@ export class SignalingGateway {
   readonly #opts: GatewayOptions;
   readonly #sessions = new Map<WebSocket, Session>();
   readonly #heartbeat: NodeJS.Timeout;
+  #closing = false;
 
   constructor(ctx: SignalingContext, opts: GatewayOptions) {
     this.#ctx = ctx;
@@ -60,7 +62,9 @@ export class SignalingGateway {
   /** The HTTP server's `upgrade` listener. */
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on("error", () => socket.destroy());
-    const url = new URL(req.url ?? "/", "http://localhost");
+    if (this.#closing) return refuse(socket, 503, "Service Unavailable");
+    const url = requestUrl(req.url);
+    if (url === null) return refuse(socket, 400, "Bad Request");
     if (!WS_PATHS.has(url.pathname)) return refuse(socket, 404, "Not Found");
 
     const origin = req.headers.origin?.toLowerCase();
@@ -73,7 +77,10 @@ export class SignalingGateway {
       !allowed.includes(origin) &&
       !allowed.includes("*")
     ) {
-      this.#ctx.logger.info({ origin }, "refused a WebSocket from a foreign origin");
+      this.#ctx.logger.debug(
+        { origin: origin.slice(0, 200) },
+        "refused a WebSocket from a foreign origin",
+      );
       return refuse(socket, 403, "Forbidden");
     }
 
@@ -137,6 +144,9 @@ export class SignalingGateway {
     code: number = CLOSE_CODES.serviceRestart,
     reason = "server shutting down",
   ): Promise<void> {
+    // From now on upgrades get 503: a client reconnecting on our 1012 must
+    // not slip in after the sockets to close were counted.
+    this.#closing = true;
     clearInterval(this.#heartbeat);
     const pending = [...this.#sessions.keys()].map(
       (ws) =>

@@ -3,11 +3,11 @@ import {
   type IceServer,
   joinSchema,
   kickSchema,
+  MAX_PEER_ID_LENGTH,
   normalizeRoomId,
   type ProtocolError,
   protocolError,
   type Role,
-  relayEnvelopeSchema,
 } from "../../protocol/index.js";
 import { type Identity, tokenAdmits } from "../auth/join-tokens.js";
 import type { PeerInfo } from "../rooms/rooms.js";
@@ -27,6 +27,8 @@ export interface SessionState {
   takeJoin(): boolean;
   /** Called after every successful join. */
   joined(): void;
+  /** Called whenever the session ends up in no room. */
+  leftRoom(): void;
   send(message: object): void;
   sendFrame(frame: string): void;
 }
@@ -129,12 +131,19 @@ const leave: Handler = async (ctx, session) => {
 const relay: Handler = async (ctx, session, message, text) => {
   const roomId = session.roomId;
   if (roomId === null) return sendError(session, protocolError("not-in-room"));
-  const envelope = relayEnvelopeSchema.safeParse({
-    type: message.type,
-    to: Object.hasOwn(message, "to") ? message.to : undefined,
-  });
-  if (!envelope.success) {
-    return sendError(session, protocolError("bad-message", describeIssues(envelope.error)));
+  // The hot path: the envelope is `type` (known by now) and an optional `to`.
+  const to = Object.hasOwn(message, "to") ? message.to : undefined;
+  if (
+    to !== undefined &&
+    (typeof to !== "string" || to.length === 0 || to.length > MAX_PEER_ID_LENGTH)
+  ) {
+    return sendError(
+      session,
+      protocolError(
+        "bad-message",
+        `to must be a peer id (a string of 1-${MAX_PEER_ID_LENGTH} characters)`,
+      ),
+    );
   }
   const frame = relayFrame(text, message, session.peerId);
   if (frame === null) {
@@ -145,7 +154,7 @@ const relay: Handler = async (ctx, session, message, text) => {
   }
   const result = await ctx.rooms.deliver(roomId, frame, {
     from: session.peerId,
-    to: envelope.data.to,
+    to,
     requireMember: true,
   });
   if (!result.ok) sendError(session, protocolError(result.reason));
@@ -215,6 +224,7 @@ export async function leaveRoom(ctx: SignalingContext, session: SessionState): P
   if (roomId === null) return;
   session.roomId = null;
   session.member = null;
+  session.leftRoom();
   const removed = await ctx.rooms.leave(roomId, session.peerId);
   if (!removed) return;
   await ctx.rooms.deliver(roomId, encode({ type: "peer-left", peerId: session.peerId }), {
@@ -254,6 +264,7 @@ function publicMember(member: PeerInfo): PeerInfo {
   return out;
 }
 
-function sendError(session: SessionState, error: ProtocolError): void {
+/** Answers the session with an `error`. */
+export function sendError(session: Pick<SessionState, "send">, error: ProtocolError): void {
   session.send({ type: "error", code: error.code, message: error.message });
 }

@@ -1,17 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { WebSocket } from "ws";
-import {
-  CLOSE_CODES,
-  decodeFrame,
-  encode,
-  type ProtocolError,
-  protocolError,
-} from "../../protocol/index.js";
+import { CLOSE_CODES, decodeFrame, encode, protocolError } from "../../protocol/index.js";
 import { MessageLimiter } from "../limits/message-limiter.js";
 import { TokenBucket } from "../limits/token-bucket.js";
 import type { DeliveryEffect, PeerInfo } from "../rooms/rooms.js";
 import type { SignalingContext } from "./context.js";
-import { HANDLERS, leaveRoom, type SessionState } from "./handlers.js";
+import { HANDLERS, leaveRoom, type SessionState, sendError } from "./handlers.js";
 import type { FrameSink } from "./registry.js";
 
 const MAX_ECHOED_TYPE = 64;
@@ -19,6 +13,15 @@ const MAX_ECHOED_TYPE = 64;
 const CLOSE_GRACE_MS = 1000;
 /** Joins a connection may make at once, before JOIN_RATE_PER_MINUTE applies. */
 const JOIN_BURST = 10;
+/**
+ * Messages waiting behind a slow one (a join waiting on a JWKS fetch):
+ * past the high mark the socket stops being read, so TCP pushes back on
+ * the client instead of the queue growing; reading resumes at the low mark.
+ */
+const QUEUE_HIGH = 64;
+const QUEUE_LOW = 16;
+/** Longest request `id` echoed back. */
+const MAX_REQUEST_ID_LENGTH = 64;
 
 /** A random, unguessable peer id (128 bits, base64url). Never reused. */
 export function newPeerId(): string {
@@ -50,8 +53,12 @@ export class Session implements SessionState, FrameSink {
   readonly #ctx: SignalingContext;
   readonly #limiter: MessageLimiter;
   readonly #joins: TokenBucket;
-  #joinTimer: NodeJS.Timeout | null;
+  #idleTimer: NodeJS.Timeout | null = null;
   #queue: Promise<void> = Promise.resolve();
+  #queued = 0;
+  /** The `id` of the request being handled, echoed in our replies to it. */
+  #replyId: string | number | undefined;
+  /** The socket is gone. */
   #closed = false;
   /** We started closing the socket (join timeout, flood, slow reader, kick). */
   #closing = false;
@@ -63,24 +70,22 @@ export class Session implements SessionState, FrameSink {
     this.#ctx = ctx;
     this.#limiter = new MessageLimiter(ctx.limits.messages, ctx.clock);
     this.#joins = new TokenBucket(ctx.limits.joinsPerMinute / 60, JOIN_BURST, ctx.clock);
-    this.#joinTimer = setTimeout(
-      () => this.close(CLOSE_CODES.joinTimeout, "join a room sooner"),
-      ctx.limits.joinTimeoutMs,
-    );
-    this.#joinTimer.unref();
+    this.leftRoom();
   }
 
   /** Feeds one received frame in; `isBinary` frames are refused. */
   receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
-    if (!this.#admit()) return;
+    const bytes = Array.isArray(data)
+      ? data.reduce((n, b) => n + b.length, 0)
+      : (data as Buffer | ArrayBuffer).byteLength;
+    if (!this.#admit(bytes)) return;
     if (isBinary) {
       // Queued like any frame, so the answer does not overtake earlier ones.
-      this.#enqueue(async () => this.#sendError(protocolError("binary-not-supported")));
+      this.#enqueue(async () => sendError(this, protocolError("binary-not-supported")));
       return;
     }
-    const text = Array.isArray(data)
-      ? Buffer.concat(data).toString("utf8")
-      : Buffer.from(data as ArrayBuffer).toString("utf8");
+    // `ws` hands text frames over as one Buffer (fragments already joined).
+    const text = Array.isArray(data) ? Buffer.concat(data).toString() : data.toString();
     this.#enqueue(() => this.#handle(text));
   }
 
@@ -90,19 +95,19 @@ export class Session implements SessionState, FrameSink {
    * answered only when admitted. The gateway turns `ws`'s auto-pong off.
    */
   receivePing(data: Buffer): void {
-    if (this.#admit()) this.#socket.pong(data);
+    if (this.#admit(data.length)) this.#socket.pong(data);
   }
 
   /** A WebSocket pong frame: proof of life for the heartbeat, and counted too. */
   receivePong(): void {
     this.awaitingPong = false;
-    this.#admit();
+    this.#admit(0);
   }
 
   /** The socket is gone: leave the room after whatever is in flight. */
   closed(): Promise<void> {
     this.#closed = true;
-    this.#clearJoinTimer();
+    this.#clearIdleTimer();
     return this.#enqueue(() => leaveRoom(this.#ctx, this));
   }
 
@@ -111,16 +116,39 @@ export class Session implements SessionState, FrameSink {
   }
 
   joined(): void {
-    this.#clearJoinTimer();
+    this.#clearIdleTimer();
   }
 
+  /** Out of any room (new, left, refused as full): must join within the timeout. */
+  leftRoom(): void {
+    if (this.#closed || this.#closing) return;
+    this.#clearIdleTimer();
+    this.#idleTimer = setTimeout(
+      () => this.close(CLOSE_CODES.joinTimeout, "join a room sooner"),
+      this.#ctx.limits.joinTimeoutMs,
+    );
+    this.#idleTimer.unref();
+  }
+
+  /** Sends a message of ours; a reply to a request carries the request's `id`. */
   send(message: object): void {
-    this.sendFrame(encode(message));
+    this.sendFrame(
+      encode(this.#replyId === undefined ? message : { ...message, id: this.#replyId }),
+    );
   }
 
   sendFrame(frame: string, effect?: DeliveryEffect): void {
     const socket = this.#socket;
     if (socket.readyState !== socket.OPEN) return;
+    if (effect === "kick") {
+      // The kicker removes the membership; this side only forgets it, and
+      // goes with "do not reconnect" even if it also reads too slowly.
+      socket.send(frame);
+      this.roomId = null;
+      this.member = null;
+      this.close(CLOSE_CODES.kicked, "removed by a host");
+      return;
+    }
     if (socket.bufferedAmount > this.#ctx.limits.maxBufferedBytes) {
       // A reader this far behind would make us hold its backlog forever.
       this.#ctx.logger.warn({ peerId: this.peerId }, "disconnecting a slow reader");
@@ -128,23 +156,18 @@ export class Session implements SessionState, FrameSink {
       return;
     }
     socket.send(frame);
-    if (effect === "kick") {
-      // The kicker removes the membership; this side only forgets it.
-      this.roomId = null;
-      this.member = null;
-      this.close(CLOSE_CODES.kicked, "removed by a host");
-    }
   }
 
   /**
    * Closes the socket with `code`; cuts it if the close handshake stalls.
-   * Once closing, frames still arriving are ignored: nothing can be
+   * From then on nothing it sent is handled, queued or not: nothing can be
    * answered any more, and a flood must not cost a log line or a timer each.
    */
   close(code: number, reason: string): void {
     const socket = this.#socket;
     if (this.#closing || socket.readyState === socket.CLOSED) return;
     this.#closing = true;
+    this.#clearIdleTimer();
     socket.close(code, reason);
     // Stop reading: a flooder's backlog would otherwise still be parsed,
     // frame by frame, until the grace period ends. Our close frame is
@@ -153,14 +176,14 @@ export class Session implements SessionState, FrameSink {
     setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
   }
 
-  /** Applies the message limit to one incoming frame; true when it may be handled. */
-  #admit(): boolean {
+  /** Applies the message limits to one incoming frame; true when it may be handled. */
+  #admit(bytes: number): boolean {
     if (this.#closing) return false;
-    switch (this.#limiter.check()) {
+    switch (this.#limiter.check(bytes)) {
       case "accept":
         return true;
       case "refuse":
-        this.#enqueue(async () => this.#sendError(protocolError("rate-limited")));
+        this.#enqueue(async () => sendError(this, protocolError("rate-limited")));
         return false;
       case "drop":
         return false;
@@ -172,40 +195,54 @@ export class Session implements SessionState, FrameSink {
   }
 
   async #handle(text: string): Promise<void> {
+    // A closing or closed session only cleans up: a kicked member's queued
+    // join must not take it back into a room.
+    if (this.#closed || this.#closing) return;
     const decoded = decodeFrame(text);
-    if (!decoded.ok) return this.#sendError(decoded.error);
-    const handler = HANDLERS.get(decoded.type);
-    if (!handler) {
-      const shown = decoded.type.slice(0, MAX_ECHOED_TYPE);
-      return this.#sendError(protocolError("unknown-type", `unknown message type "${shown}"`));
-    }
-    // A closed session only cleans up; it never joins a room again.
-    if (this.#closed) return;
+    if (!decoded.ok) return sendError(this, decoded.error);
+    this.#replyId = requestId(decoded.message);
     try {
+      const handler = HANDLERS.get(decoded.type);
+      if (!handler) {
+        const shown = decoded.type.slice(0, MAX_ECHOED_TYPE);
+        return sendError(this, protocolError("unknown-type", `unknown message type "${shown}"`));
+      }
       await handler(this.#ctx, this, decoded.message, text);
     } catch (error) {
       this.#ctx.logger.error(
         { err: error, peerId: this.peerId, type: decoded.type },
         "unexpected error while handling a message",
       );
-      this.#sendError(protocolError("internal"));
+      sendError(this, protocolError("internal"));
+    } finally {
+      this.#replyId = undefined;
     }
   }
 
   #enqueue(task: () => Promise<void>): Promise<void> {
-    const run = this.#queue.then(task).catch((error: unknown) => {
-      this.#ctx.logger.error({ err: error, peerId: this.peerId }, "session task failed");
-    });
+    if (++this.#queued === QUEUE_HIGH) this.#socket.pause();
+    const run = this.#queue
+      .then(task)
+      .catch((error: unknown) => {
+        this.#ctx.logger.error({ err: error, peerId: this.peerId }, "session task failed");
+      })
+      .finally(() => {
+        if (--this.#queued === QUEUE_LOW && !this.#closing) this.#socket.resume();
+      });
     this.#queue = run;
     return run;
   }
 
-  #clearJoinTimer(): void {
-    if (this.#joinTimer) clearTimeout(this.#joinTimer);
-    this.#joinTimer = null;
+  #clearIdleTimer(): void {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
   }
+}
 
-  #sendError(error: ProtocolError): void {
-    this.send({ type: "error", code: error.code, message: error.message });
-  }
+/** A client's request `id` (a short string or a finite number), echoed in replies. */
+function requestId(message: Record<string, unknown>): string | number | undefined {
+  const id = Object.hasOwn(message, "id") ? message.id : undefined;
+  if (typeof id === "string" && id.length <= MAX_REQUEST_ID_LENGTH) return id;
+  if (typeof id === "number" && Number.isFinite(id)) return id;
+  return undefined;
 }
