@@ -14,6 +14,12 @@ export default defineConfig({
   build: {
     outDir: here("../dist/web"),
     emptyOutDir: true,
+    rollupOptions: {
+      input: {
+        app: here("index.html"),
+        "one-to-one": here("examples/one-to-one.html"),
+      },
+    },
     target: "es2022",
     sourcemap: true,
   },

@@ -70,6 +70,8 @@ export class MeshCall extends Emitter<MeshCallEvents> {
   #localStream: MediaStream | null;
   #unsubscribe: (() => void)[] = [];
   #started = false;
+  /** Tracks sent besides the local stream's: added to every new connection too. */
+  #extraTracks: [MediaStreamTrack, MediaStream][] = [];
 
   constructor(options: MeshCallOptions) {
     super();
@@ -98,19 +100,30 @@ export class MeshCall extends Emitter<MeshCallEvents> {
   start(joined: JoinedMessage): void {
     if (this.#started) throw new SignalroomError("bad-message", "call already started");
     this.#started = true;
-    if (this.#opts.iceServers === undefined && joined.iceServers)
-      this.#iceServers = joined.iceServers;
     const s = this.#opts.signaling;
     this.#unsubscribe = [
+      // A later join on the same client (another room) starts over there.
+      s.on("joined", (next) => {
+        if (next !== joined) this.#follow(next);
+      }),
       s.on("peer-joined", ({ peerId, name, userId }) => this.#add(peerId, name, userId, false)),
       s.on("peer-left", ({ peerId }) => this.#remove(peerId)),
       s.on("offer", (m) => this.#onSignal(m)),
       s.on("answer", (m) => this.#onSignal(m)),
       s.on("ice", (m) => this.#onSignal(m)),
       s.on("message", (m) => this.emit("message", { peerId: m.from, data: m.data })),
+      s.on("left", () => this.#removeAll()),
+      s.on("full", () => this.#removeAll()),
       s.on("kicked", () => this.hangUp()),
       s.on("close", () => this.#removeAll()),
     ];
+    this.#follow(joined);
+  }
+
+  #follow(joined: JoinedMessage): void {
+    this.#removeAll();
+    if (this.#opts.iceServers === undefined && joined.iceServers)
+      this.#iceServers = joined.iceServers;
     const members: Member[] = joined.members ?? joined.peerIds.map((peerId) => ({ peerId }));
     for (const member of members) this.#add(member.peerId, member.name, member.userId, true);
   }
@@ -122,9 +135,19 @@ export class MeshCall extends Emitter<MeshCallEvents> {
     );
   }
 
-  /** Adds a track (e.g. a screen share) to every connection; renegotiates each. */
+  /**
+   * Sends one more track (a screen share when there is no camera) on every
+   * connection, newcomers' included; renegotiates each.
+   */
   addTrack(track: MediaStreamTrack, stream: MediaStream): void {
+    this.#extraTracks.push([track, stream]);
     for (const { link } of this.#peers.values()) link.addTrack(track, stream);
+  }
+
+  /** Stops sending a track added with {@link addTrack}; renegotiates each connection. */
+  removeTrack(track: MediaStreamTrack): void {
+    this.#extraTracks = this.#extraTracks.filter(([t]) => t !== track);
+    for (const { link } of this.#peers.values()) link.removeTrack(track);
   }
 
   /**
@@ -168,13 +191,14 @@ export class MeshCall extends Emitter<MeshCallEvents> {
         // Per pair: the later joiner offers first and is the impolite side.
         polite: !weJoinedLater,
         mayOfferFirst: weJoinedLater,
-        send: (signal) => this.#send(relayFromSignal(signal, peerId)),
+        send: (signal) => this.#opts.signaling.send(relayFromSignal(signal, peerId)),
         RTCPeerConnection: this.#opts.RTCPeerConnection,
       });
     } catch (error) {
       this.emit("error", Object.assign(error as SignalroomError, { peerId }));
       return;
     }
+    for (const [track, stream] of this.#extraTracks) link.addTrack(track, stream);
     this.#peers.set(peerId, { link, name, userId });
     link.on("stream", (stream) => this.emit("stream", { peerId, stream }));
     link.on("connection-state", (state) => this.emit("connection-state", { peerId, state }));
@@ -204,18 +228,5 @@ export class MeshCall extends Emitter<MeshCallEvents> {
     }
     const signal = signalFromRelay(message);
     if (signal) void this.#peers.get(message.from)?.link.receive(signal);
-  }
-
-  #send(message: Parameters<SignalingClient["send"]>[0]): void {
-    try {
-      this.#opts.signaling.send(message);
-    } catch (error) {
-      this.emit(
-        "error",
-        error instanceof SignalroomError
-          ? error
-          : new SignalroomError("not-connected", String(error)),
-      );
-    }
   }
 }

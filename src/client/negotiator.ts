@@ -32,7 +32,6 @@ export class Negotiator {
   readonly #opts: NegotiatorOptions;
   #makingOffer = false;
   #ignoreOffer = false;
-  #settingAnswer = false;
   #canOffer: boolean;
   #pendingCandidates: (RTCIceCandidateInitLike | null)[] = [];
   #queue: Promise<void> = Promise.resolve();
@@ -97,23 +96,19 @@ export class Negotiator {
       return;
     }
     // Perfect negotiation: an offer that collides with our own is ignored by
-    // the impolite side and wins (with an implicit rollback) on the polite one.
-    const readyForOffer =
-      !this.#makingOffer && (pc.signalingState === "stable" || this.#settingAnswer);
-    const offerCollision = signal.type === "offer" && !readyForOffer;
+    // the impolite side and wins (with an implicit rollback) on the polite
+    // one. Signals are handled one at a time, so no answer can be half set.
+    const offerCollision =
+      signal.type === "offer" && (this.#makingOffer || pc.signalingState !== "stable");
     this.#ignoreOffer = !this.#opts.polite && offerCollision;
     if (this.#ignoreOffer) return;
-    this.#settingAnswer = signal.type === "answer";
-    try {
-      await pc.setRemoteDescription({ type: signal.type, sdp: signal.sdp });
-    } finally {
-      this.#settingAnswer = false;
-    }
-    await this.#flushCandidates();
+    await pc.setRemoteDescription({ type: signal.type, sdp: signal.sdp });
     if (signal.type === "offer") {
+      // Answer first: a bad held candidate must not cost the call its answer.
       await pc.setLocalDescription();
       this.#sendLocalDescription();
     }
+    await this.#flushCandidates();
     // After the first exchange either side may renegotiate; a negotiation
     // the waiting side skipped before then is picked up here.
     if (!this.#canOffer) {
@@ -140,10 +135,17 @@ export class Negotiator {
     }
   }
 
+  /** Adds the candidates held back for want of a remote description; one failure is not fatal. */
   async #flushCandidates(): Promise<void> {
     const pending = this.#pendingCandidates;
     this.#pendingCandidates = [];
-    for (const candidate of pending) await this.#addCandidate(candidate);
+    for (const candidate of pending) {
+      try {
+        await this.#addCandidate(candidate);
+      } catch (error) {
+        if (!this.#closed) this.#opts.onError?.(error);
+      }
+    }
   }
 
   #sendLocalDescription(): void {

@@ -1,7 +1,6 @@
-import type { IceServer, RelayedMessage } from "../protocol/index.js";
+import type { IceServer, JoinedMessage, RelayedMessage } from "../protocol/index.js";
 import { Emitter } from "./emitter.js";
 import { SignalroomError } from "./errors.js";
-import type { NegotiationSignal } from "./negotiator.js";
 import { PeerLink, type RTCPeerConnectionConstructor } from "./peer-link.js";
 import type { SignalingClient } from "./signaling-client.js";
 import { relayFromSignal, signalFromRelay } from "./wire.js";
@@ -23,6 +22,8 @@ export interface OneToOneCallOptions {
 
 /** State of the call as a person would name it. */
 export type CallState =
+  /** Not started yet. */
+  | "idle"
   /** In the room, alone: waiting for the other person. */
   | "waiting"
   /** Both are there; WebRTC is negotiating and checking connectivity. */
@@ -72,9 +73,11 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
   #localStream: MediaStream | null;
   #link: PeerLink | null = null;
   #remotePeerId: string | null = null;
-  #state: CallState = "waiting";
+  #state: CallState = "idle";
   #unsubscribe: (() => void)[] = [];
   #started = false;
+  /** We offered as soon as we joined; the `ready` that follows is ours already. */
+  #initiatedOnJoin = false;
 
   constructor(options: OneToOneCallOptions) {
     super();
@@ -97,26 +100,61 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
   }
 
   /**
-   * Starts following the room. Call it right after `join` resolves, with
-   * its result, before yielding to the event loop, so no `ready` is missed.
+   * Starts following the room with the `join` answer. When the other
+   * person is already there (`joined.peers === 1`) we are the later joiner
+   * and offer at once, so a `ready` that arrived before this call (say,
+   * while awaiting the camera) is not needed. Later joins on the same
+   * client (another room) are followed too.
    */
-  start(joined: { iceServers?: IceServer[] | undefined }): void {
+  start(joined: JoinedMessage): void {
     if (this.#started) throw new SignalroomError("bad-message", "call already started");
     this.#started = true;
-    if (this.#opts.iceServers === undefined && joined.iceServers)
-      this.#iceServers = joined.iceServers;
     const s = this.#opts.signaling;
     this.#unsubscribe = [
-      s.on("ready", ({ isInitiator }) => this.#onReady(isInitiator)),
+      s.on("joined", (next) => {
+        if (next !== joined) this.#follow(next);
+      }),
+      s.on("ready", ({ isInitiator }) => {
+        // The `ready` of the join we already acted on in #follow.
+        if (isInitiator && this.#initiatedOnJoin) {
+          this.#initiatedOnJoin = false;
+          return;
+        }
+        this.#onReady(isInitiator);
+      }),
       s.on("offer", (m) => this.#onSignal(m)),
       s.on("answer", (m) => this.#onSignal(m)),
       s.on("ice", (m) => this.#onSignal(m)),
       s.on("message", (m) => this.emit("message", { data: m.data, peerId: m.from })),
       s.on("peer-left", ({ peerId }) => this.#onPeerLeft(peerId)),
+      s.on("left", () => this.#leaveRoom()),
+      s.on("full", () => this.#leaveRoom()),
       s.on("kicked", () => this.hangUp()),
-      s.on("close", () => this.#setState("failed")),
+      s.on("close", () => {
+        this.#teardown();
+        this.#setState("failed");
+      }),
     ];
+    this.#follow(joined);
+  }
+
+  #follow(joined: JoinedMessage): void {
+    this.#teardown();
+    if (this.#opts.iceServers === undefined && joined.iceServers)
+      this.#iceServers = joined.iceServers;
+    this.#initiatedOnJoin = false;
     this.#setState("waiting");
+    const other = joined.peerIds[0];
+    if (joined.peers === 1 && other !== undefined) {
+      this.#onReady(true);
+      this.#remotePeerId = other;
+      this.#initiatedOnJoin = true;
+    }
+  }
+
+  #leaveRoom(): void {
+    this.#teardown();
+    this.#setState("ended");
   }
 
   /** Sends an application message (chat, mute state) to the other person. */
@@ -159,7 +197,7 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
         localStream: this.#localStream,
         polite: !isInitiator,
         mayOfferFirst: isInitiator,
-        send: (signal) => this.#send(signal),
+        send: (signal) => this.#opts.signaling.send(relayFromSignal(signal)),
         RTCPeerConnection: this.#opts.RTCPeerConnection,
       });
     } catch (error) {
@@ -191,21 +229,9 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
 
   #onPeerLeft(peerId: string): void {
     if (this.#remotePeerId !== null && peerId !== this.#remotePeerId) return;
+    this.#initiatedOnJoin = false;
     this.#teardown();
     this.#setState("peer-left");
-  }
-
-  #send(signal: NegotiationSignal): void {
-    try {
-      this.#opts.signaling.send(relayFromSignal(signal));
-    } catch (error) {
-      this.emit(
-        "error",
-        error instanceof SignalroomError
-          ? error
-          : new SignalroomError("not-connected", String(error)),
-      );
-    }
   }
 
   #teardown(): void {

@@ -14,6 +14,7 @@ export interface PeerLinkOptions {
   readonly polite: boolean;
   /** Whether this side sends the first offer (the later joiner does). */
   readonly mayOfferFirst: boolean;
+  /** Hands a signal to the transport; a throw becomes an `error` event. */
   readonly send: (signal: NegotiationSignal) => void;
   readonly RTCPeerConnection?: RTCPeerConnectionConstructor | undefined;
 }
@@ -49,7 +50,18 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.#negotiator = new Negotiator(pc, {
       polite: opts.polite,
       mayOfferFirst: opts.mayOfferFirst,
-      send: opts.send,
+      send: (signal) => {
+        try {
+          opts.send(signal);
+        } catch (error) {
+          this.emit(
+            "error",
+            error instanceof SignalroomError
+              ? error
+              : new SignalroomError("not-connected", "cannot send a signal", { cause: error }),
+          );
+        }
+      },
       onError: (error) =>
         this.emit(
           "error",
@@ -89,6 +101,14 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   /** Adds a track to send (renegotiates). */
   addTrack(track: MediaStreamTrack, stream: MediaStream): RTCRtpSender {
     return this.pc.addTrack(track, stream);
+  }
+
+  /** Stops sending `track` (renegotiates); false when it was not being sent. */
+  removeTrack(track: MediaStreamTrack): boolean {
+    const sender = this.pc.getSenders().find((s) => s.track === track);
+    if (!sender) return false;
+    this.pc.removeTrack(sender);
+    return true;
   }
 
   /**

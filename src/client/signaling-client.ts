@@ -13,6 +13,7 @@ import {
   type PeerJoinedMessage,
   type PeerLeftMessage,
   type PongMessage,
+  RELAY_TYPES,
   type ReadyMessage,
   type RelayedMessage,
   type ServerMessage,
@@ -20,7 +21,7 @@ import {
   type UnlockedMessage,
 } from "../protocol/index.js";
 import { Emitter } from "./emitter.js";
-import { SignalroomError } from "./errors.js";
+import { type ClientErrorCode, SignalroomError } from "./errors.js";
 
 /** The part of the WebSocket API the client uses; the browser's and `ws`'s both fit. */
 export interface WebSocketLike {
@@ -87,10 +88,11 @@ export interface SignalingEvents {
 /** Messages a client may relay to its peers. */
 export type OutgoingRelay = OfferMessage | AnswerMessage | IceMessage | AppMessage;
 
-interface Pending<T> {
-  resolve: (value: T) => void;
-  reject: (error: SignalroomError) => void;
-  timer: ReturnType<typeof setTimeout>;
+/** A request awaiting its answer; `accept` turns the answer into a result or an error. */
+interface Pending {
+  readonly accept: (answer: ServerMessage) => void;
+  readonly reject: (error: SignalroomError) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
 }
 
 /**
@@ -111,9 +113,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   #socket: WebSocketLike | null = null;
   #state: ConnectionState = "idle";
   #joined: JoinedMessage | null = null;
-  #pendingJoin: Pending<JoinedMessage> | null = null;
-  #pendingLeave: Pending<LeftMessage> | null = null;
-  #pendingPings: Pending<PongMessage>[] = [];
+  /** Requests awaiting their answer, by the `id` the server echoes. */
+  readonly #pending = new Map<string, Pending>();
+  #nextId = 1;
   #keepAlive: ReturnType<typeof setInterval> | null = null;
 
   constructor(options: SignalingClientOptions) {
@@ -215,33 +217,31 @@ export class SignalingClient extends Emitter<SignalingEvents> {
    * with the server's error code (`room-id-required`, `unauthorized`, ...).
    */
   join(roomId: string, opts: { name?: string; token?: string } = {}): Promise<JoinedMessage> {
-    if (this.#pendingJoin) {
-      return Promise.reject(new SignalroomError("bad-message", "a join is already in progress"));
-    }
     const message: JoinMessage = { type: "join", roomId };
     if (opts.name !== undefined) message.name = opts.name;
     if (opts.token !== undefined) message.token = opts.token;
-    return this.#request<JoinedMessage>(message, (pending) => {
-      this.#pendingJoin = pending;
+    return this.#request(message, (answer) => {
+      if (answer.type === "joined") return answer as JoinedMessage;
+      if (answer.type === "full") {
+        return new SignalroomError("room-full", `room ${(answer as FullMessage).roomId} is full`);
+      }
+      return undefined;
     });
   }
 
   /** Leaves the current room; resolves with `left`. */
   leave(): Promise<LeftMessage> {
-    if (this.#pendingLeave) {
-      return Promise.reject(new SignalroomError("bad-message", "a leave is already in progress"));
-    }
-    return this.#request<LeftMessage>({ type: "leave" }, (pending) => {
-      this.#pendingLeave = pending;
-    });
+    return this.#request({ type: "leave" }, (answer) =>
+      answer.type === "left" ? (answer as LeftMessage) : undefined,
+    );
   }
 
   /** Round trip to the server; resolves with the time it took in ms. */
   async ping(): Promise<number> {
     const started = Date.now();
-    await this.#request<PongMessage>({ type: "ping" }, (pending) => {
-      this.#pendingPings.push(pending);
-    });
+    await this.#request({ type: "ping" }, (answer) =>
+      answer.type === "pong" ? (answer as PongMessage) : undefined,
+    );
     return Date.now() - started;
   }
 
@@ -267,30 +267,45 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     socket.close(1000, "client closed");
   }
 
-  #request<T>(message: object, register: (pending: Pending<T>) => void): Promise<T> {
+  /**
+   * Sends `message` with a fresh request `id` and settles with the answer
+   * that echoes it: `interpret` turns it into the result (or an error);
+   * an `error` answer rejects with its code. Answers are matched by id, so
+   * an error about an earlier relay can never be taken for this answer.
+   */
+  #request<T>(
+    message: object,
+    interpret: (answer: ServerMessage) => T | SignalroomError | undefined,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      const id = `c${this.#nextId++}`;
       const timer = setTimeout(() => {
-        this.#dropPending(pending);
+        this.#pending.delete(id);
         reject(new SignalroomError("timeout", `no answer within ${this.#opts.timeoutMs} ms`));
       }, this.#opts.timeoutMs);
-      const pending: Pending<T> = { resolve, reject, timer };
+      const accept = (answer: ServerMessage) => {
+        if (answer.type === "error") {
+          const error = answer as ErrorMessage;
+          return settle(new SignalroomError(error.code as ClientErrorCode, error.message));
+        }
+        const result = interpret(answer);
+        if (result !== undefined) settle(result);
+      };
+      const settle = (result: T | SignalroomError) => {
+        this.#pending.delete(id);
+        clearTimeout(timer);
+        if (result instanceof SignalroomError) reject(result);
+        else resolve(result);
+      };
       try {
-        this.#sendRaw(message);
+        this.#sendRaw({ ...message, id });
       } catch (error) {
         clearTimeout(timer);
         reject(error as SignalroomError);
         return;
       }
-      register(pending);
+      this.#pending.set(id, { accept, reject, timer });
     });
-  }
-
-  #dropPending(
-    pending: Pending<never> | Pending<JoinedMessage> | Pending<LeftMessage> | Pending<PongMessage>,
-  ): void {
-    if (this.#pendingJoin === pending) this.#pendingJoin = null;
-    if (this.#pendingLeave === pending) this.#pendingLeave = null;
-    this.#pendingPings = this.#pendingPings.filter((p) => p !== pending);
   }
 
   #sendRaw(message: object): void {
@@ -334,46 +349,30 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     this.#dispatch(parsed.data as ServerMessage);
   }
 
-  #dispatch(message: ServerMessage): void {
+  #dispatch(received: ServerMessage): void {
+    let message = received;
+    // Our requests' ids come back on the server's own replies only; a
+    // relayed payload's `id` is the sending peer's business, never ours.
+    if (!RELAYED.has(received.type) && Object.hasOwn(received, "id")) {
+      const { id, ...rest } = received as ServerMessage & { id?: unknown };
+      message = rest as ServerMessage;
+      if (typeof id === "string") this.#pending.get(id)?.accept(message);
+    }
     switch (message.type) {
       case "joined":
         this.#joined = message as JoinedMessage;
-        settle(this.#pendingJoin, (p) => p.resolve(message as JoinedMessage));
-        this.#pendingJoin = null;
         return this.emit("joined", message as JoinedMessage);
       case "full":
+        // The server left the previous room before finding this one full.
         this.#joined = null;
-        settle(this.#pendingJoin, (p) =>
-          p.reject(
-            new SignalroomError("room-full", `room ${(message as FullMessage).roomId} is full`),
-          ),
-        );
-        this.#pendingJoin = null;
         return this.emit("full", message as FullMessage);
       case "left":
         this.#joined = null;
-        settle(this.#pendingLeave, (p) => p.resolve(message as LeftMessage));
-        this.#pendingLeave = null;
         return this.emit("left", message as LeftMessage);
-      case "pong": {
-        const pending = this.#pendingPings.shift();
-        settle(pending ?? null, (p) => p.resolve(message as PongMessage));
+      case "pong":
         return this.emit("pong", message as PongMessage);
-      }
-      case "error": {
-        const error = message as ErrorMessage;
-        // The server answers requests in order, so an error while a join or
-        // leave is outstanding is that request's answer.
-        const pending = this.#pendingJoin ?? this.#pendingLeave;
-        if (pending) {
-          this.#pendingJoin = null;
-          this.#pendingLeave = null;
-          settle(pending as Pending<never>, (p) =>
-            p.reject(new SignalroomError(error.code, error.message)),
-          );
-        }
-        return this.emit("error", error);
-      }
+      case "error":
+        return this.emit("error", message as ErrorMessage);
       case "ready":
         return this.emit("ready", message as ReadyMessage);
       case "kicked":
@@ -405,12 +404,12 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     if (this.#keepAlive) clearInterval(this.#keepAlive);
     this.#keepAlive = null;
     const error = new SignalroomError("connection-failed", `connection closed (${event.code})`);
-    for (const pending of [this.#pendingJoin, this.#pendingLeave, ...this.#pendingPings]) {
-      settle(pending as Pending<never> | null, (p) => p.reject(error));
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const request of pending) {
+      clearTimeout(request.timer);
+      request.reject(error);
     }
-    this.#pendingJoin = null;
-    this.#pendingLeave = null;
-    this.#pendingPings = [];
     this.emit("close", event);
   }
 
@@ -423,11 +422,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   }
 }
 
-function settle<T>(pending: Pending<T> | null, action: (p: Pending<T>) => void): void {
-  if (!pending) return;
-  clearTimeout(pending.timer);
-  action(pending);
-}
+const RELAYED: ReadonlySet<string> = new Set(RELAY_TYPES);
 
 function connectionFailed(event: { code: number; reason: string }): SignalroomError {
   return new SignalroomError(

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ERROR_CODES, type ErrorCode } from "./errors.js";
+import type { ErrorCode } from "./errors.js";
 import { MAX_ROOM_ID_LENGTH } from "./room-id.js";
 
 /**
@@ -21,11 +21,16 @@ export const peerIdSchema = z.string().min(1).max(MAX_PEER_ID_LENGTH);
 export const RELAY_TYPES = ["offer", "answer", "ice", "message"] as const;
 export type RelayType = (typeof RELAY_TYPES)[number];
 
-export function isRelayType(type: string): type is RelayType {
-  return (RELAY_TYPES as readonly string[]).includes(type);
-}
 
 // ---------------------------------------------------------------- client -> server
+
+/**
+ * An optional request id on `join`, `leave`, `ping`, `kick`, `lock`,
+ * `unlock`: the server echoes it in its direct replies (`joined`, `full`,
+ * `left`, `pong`, `error`, ...), so a client can tell which request an
+ * answer belongs to.
+ */
+export type RequestId = string | number;
 
 export const joinSchema = z.looseObject({
   type: z.literal("join"),
@@ -182,7 +187,9 @@ export const unlockedSchema = z.looseObject({
 });
 export const errorSchema = z.looseObject({
   type: z.literal("error"),
-  code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
+  // Any string: a client must not reject an error because a newer server
+  // added a code. Our own codes are ERROR_CODES.
+  code: z.custom<ErrorCode | (string & {})>((value) => typeof value === "string"),
   message: z.string(),
 });
 export const relayedSchema = z.looseObject({

@@ -45,7 +45,8 @@ describe("join tokens and host controls in the web app", () => {
     assert.match((await stranger.page.textContent("#lobby-error")) ?? "", /invitation link/);
 
     const host = await newPerson(browser);
-    await host.page.goto(`${server.url}/?room=${room}&token=${hostToken}`);
+    // The fragment form: never sent to the server or a proxy log.
+    await host.page.goto(`${server.url}/?room=${room}#token=${hostToken}`);
     await waitForStatus(host.page, "waiting");
     assert.equal(
       new URL(host.page.url()).searchParams.get("token"),
@@ -61,6 +62,7 @@ describe("join tokens and host controls in the web app", () => {
       waitForStatus(guest.page, "connected"),
     ]);
     assert.equal(await guest.page.isVisible("#lock-room"), false, "guests do not");
+    assert.equal(new URL(guest.page.url()).searchParams.get("token"), null, "?token= left it too");
     assert.equal(await host.page.textContent(".tile.remote .label"), "Bob");
     assert.equal(await guest.page.textContent(".tile.remote .label"), "Ada");
 

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import WebSocket, { WebSocketServer } from "ws";
@@ -9,6 +11,7 @@ import {
   SignalroomError,
   type WebSocketConstructor,
 } from "../../src/client/index.js";
+import { mintJoinToken } from "../../src/server/auth/mint-token.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 // Node 20 has no global WebSocket: the SDK takes `ws`'s, as it would any.
@@ -108,18 +111,55 @@ describe("SignalingClient against the real server", () => {
     assert.equal((await c.join("elsewhere")).roomId, "elsewhere");
   });
 
-  it("refuses to send before connect, and rejects pending requests when the server goes away", async () => {
+  it("refuses to send before connect", async () => {
     const idle = new SignalingClient({ url: server.wsUrl, WebSocket: WS });
     assert.throws(() => idle.send({ type: "message", data: 1 }), { code: "not-connected" });
+    await assert.rejects(idle.ping(), { code: "not-connected" });
+  });
 
-    const client = await connect();
-    await client.join("doomed");
-    const closed = next(client, "close");
-    await server.app.close();
-    const event = await closed;
-    assert.equal(event.code, 1012);
-    assert.equal(client.state, "closed");
-    await assert.rejects(client.ping(), { code: "not-connected" });
+  it("rejects a request still waiting for its answer when the server goes away", async () => {
+    // A JWKS endpoint that never answers keeps the join waiting on the server.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", () => resolve()));
+    const { port } = silent.address() as AddressInfo;
+    await server.close();
+    server = await startTestServer({ authJwksUrl: `http://127.0.0.1:${port}/jwks.json` });
+    try {
+      const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+      const token = await mintJoinToken(
+        { privateKeyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString() },
+        { room: "doomed", sub: "ada" },
+      );
+      const client = await connect();
+      const joining = client.join("doomed", { token });
+      const closed = next(client, "close");
+      await server.app.close();
+      assert.equal((await closed).code, 1012);
+      await assert.rejects(joining, { code: "connection-failed" });
+      assert.equal(client.state, "closed");
+      await assert.rejects(client.ping(), { code: "not-connected" });
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it("matches answers to requests by id: an error about an earlier relay never fails a join", async () => {
+    const alice = await connect();
+    await alice.join("first");
+    const errors: string[] = [];
+    alice.on("error", (e) => errors.push(e.code));
+    // The relay's unknown-peer error arrives while the join is outstanding.
+    alice.send({ type: "ice", candidate: null, to: "nobody-here" });
+    const joined = await alice.join("second");
+    assert.equal(joined.roomId, "second");
+    assert.equal(alice.roomId, "second");
+    assert.deepEqual(errors, ["unknown-peer"]);
+    // Concurrent requests each get their own answer.
+    const [left, rtt] = await Promise.all([alice.leave(), alice.ping()]);
+    assert.deepEqual(left.roomId, "second");
+    assert.ok(rtt >= 0);
+    await assert.rejects(alice.leave(), { code: "not-in-room", message: "join a room first" });
   });
 
   it("fails to connect with connection-failed when nothing listens", async () => {

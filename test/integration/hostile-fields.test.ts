@@ -97,6 +97,17 @@ describe("hostile fields", () => {
     await client.join("clean");
   });
 
+  it("refuses *, the join tokens' any-room, as a room id however it is padded", async () => {
+    const client = await server.connect();
+    for (const roomId of ["*", " * ", "\t*"]) {
+      client.send({ type: "join", roomId });
+      const error = await client.nextError("bad-room-id");
+      assert.equal(error.message, "roomId * is reserved");
+    }
+    assert.deepEqual(await server.app.rooms.members("*"), []);
+    assert.equal((await client.join("**")).roomId, "**");
+  });
+
   it("relays __proto__, constructor and prototype keys as plain data without polluting", async () => {
     const { a, b, aId } = await joinPair(server, "proto");
     a.sendRaw(

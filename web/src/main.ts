@@ -20,13 +20,15 @@ const TOKEN_KEY = "signalroom.token";
 
 /**
  * Page options from the URL. `token` is a join token handed out by the
- * operator's backend (`/?room=R&token=JWT`); it is moved out of the address
- * bar into this tab's session storage so a copied link never carries it.
- * `relay=1` sends all media through TURN (hides your IP address from the
- * others, at the cost of a relay hop).
+ * operator's backend, best in the fragment (`/?room=R#token=JWT`), which
+ * browsers never send to a server or proxy log; `?token=` works too. It is
+ * moved out of the address bar into this tab's session storage so a copied
+ * link never carries it. `relay=1` sends all media through TURN (hides
+ * your IP address from the others, at the cost of a relay hop).
  */
 const params = new URLSearchParams(location.search);
-const urlToken = params.get("token");
+const fragment = new URLSearchParams(location.hash.slice(1));
+const urlToken = fragment.get("token") ?? params.get("token");
 if (urlToken) sessionStorage.setItem(TOKEN_KEY, urlToken);
 const relayOnly = params.get("relay") === "1";
 /** `quality=low`: 320x240 at 15 fps, for slow uplinks and big mesh calls. */

@@ -3,7 +3,8 @@ import type { MeshCall } from "signalroom/client";
 /**
  * Shares the screen in place of the camera: the screen's video track
  * replaces the camera's on every connection (no renegotiation), or is added
- * (renegotiating each connection) when no camera is being sent. `onEnded`
+ * (renegotiating each connection, newcomers included) when no camera is
+ * being sent, and removed again when sharing stops. `onEnded`
  * runs when sharing stops, from our button or the browser's own.
  */
 export async function startScreenShare(
@@ -29,6 +30,7 @@ export async function startScreenShare(
     stopped = true;
     track.stop();
     if (cameraTrack) void call.replaceTrack("video", cameraTrack);
+    else call.removeTrack(track);
     onEnded();
   };
   track.addEventListener("ended", stop);

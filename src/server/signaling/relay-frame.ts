@@ -41,7 +41,8 @@ export function relayFrame(
  * nests `{type, sdp}`) or carry escapes are scanned.
  */
 function mayHideDuplicateType(text: string): boolean {
-  if (text.indexOf('"type"') === text.lastIndexOf('"type"') && !text.includes("\\")) return false;
+  // Only a \u escape can spell the letters of "type" (SDP's \r\n cannot).
+  if (text.indexOf('"type"') === text.lastIndexOf('"type"') && !text.includes("\\u")) return false;
   return topLevelKeyCount(text, "type") > 1;
 }
 
