@@ -21,7 +21,6 @@ export const peerIdSchema = z.string().min(1).max(MAX_PEER_ID_LENGTH);
 export const RELAY_TYPES = ["offer", "answer", "ice", "message"] as const;
 export type RelayType = (typeof RELAY_TYPES)[number];
 
-
 // ---------------------------------------------------------------- client -> server
 
 /**
