@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import {
   CLIENT_TYPES,
+  isErrorCode,
   RELAY_TYPES,
   type RelayType,
   serverMessageSchema,
@@ -220,6 +221,10 @@ describe("property: any sequence of client messages keeps the server sound", () 
     const parsed = serverMessageSchema.safeParse(value);
     assert.ok(parsed.success, `invalid server frame to ${s.peerId}: ${text.slice(0, 300)}`);
     const message = parsed.data;
+    if (message.type === "error") {
+      // The schema takes any code (clients must); our server sends only registered ones.
+      assert.ok(isErrorCode(message.code), `unregistered error code in ${text.slice(0, 300)}`);
+    }
     const kind = message.type === "error" ? `error:${message.code}` : message.type;
     seen.set(kind, (seen.get(kind) ?? 0) + 1);
     if (message.type === "joined") {

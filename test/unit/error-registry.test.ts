@@ -56,14 +56,18 @@ describe("error code registry", () => {
     assert.equal(isErrorCode("toString"), false);
   });
 
-  it("is what the error message schema accepts, exactly", () => {
+  it("is accepted by the error message schema, which also takes codes from newer servers", () => {
     for (const code of Object.keys(ERROR_CODES)) {
       assert.equal(errorSchema.safeParse({ type: "error", code, message: "m" }).success, true);
     }
+    // Forward compatibility: a client must not drop an error over a code it does not know.
     assert.equal(
-      errorSchema.safeParse({ type: "error", code: "nope", message: "m" }).success,
-      false,
+      errorSchema.safeParse({ type: "error", code: "newer-code", message: "m" }).success,
+      true,
     );
+    for (const code of [undefined, 42, null, {}]) {
+      assert.equal(errorSchema.safeParse({ type: "error", code, message: "m" }).success, false);
+    }
   });
 
   it("is listed exactly by the Error codes table of docs/protocol.md", () => {
