@@ -1,6 +1,5 @@
 import { z } from "zod";
 import type { ErrorCode } from "./errors.js";
-import { MAX_ROOM_ID_LENGTH } from "./room-id.js";
 
 /**
  * Message schemas: the single source of the wire types used by the server
@@ -33,7 +32,8 @@ export type RequestId = string | number;
 
 export const joinSchema = z.looseObject({
   type: z.literal("join"),
-  roomId: z.union([z.string().max(MAX_ROOM_ID_LENGTH * 4), z.number()]),
+  // Checked by normalizeRoomId (after trimming, as the origin design does).
+  roomId: z.union([z.string(), z.number()]),
   token: z.string().max(MAX_TOKEN_LENGTH).optional(),
   name: z.string().max(MAX_NAME_LENGTH).optional(),
 });

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer as createHttpServer, type RequestListener, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
@@ -10,7 +9,8 @@ import { createTokenVerifier, type TokenVerifier } from "./auth/join-tokens.js";
 import { iceServersFor } from "./auth/turn-credentials.js";
 import { authEnabled, type Config, ConfigError, redactedConfig } from "./config.js";
 import { checkTrustProxy, clientAddressResolver } from "./http/client-address.js";
-import { createRequestHandler, type JsonReply } from "./http/routes.js";
+import { iceServersReply } from "./http/ice-servers.js";
+import { createRequestHandler } from "./http/routes.js";
 import { ConnectionCounter } from "./limits/connection-counter.js";
 import { type Clock, monotonicClock } from "./limits/token-bucket.js";
 import { createLogger } from "./observability/logger.js";
@@ -104,7 +104,7 @@ export async function startSignalroom(
   const handler: RequestListener = createRequestHandler({
     webRoot,
     tls,
-    iceServers: (token) => iceServersReply(config, verifier, token),
+    iceServers: (token) => iceServersReply(config, verifier, token, logger),
     health: async () => ({
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
       connections: gateway.connections,
@@ -157,35 +157,6 @@ export async function startSignalroom(
         await rooms.close();
       })();
       return closing;
-    },
-  };
-}
-
-/** `GET /api/ice-servers`: behind a valid join token when auth is on. */
-async function iceServersReply(
-  config: Config,
-  verifier: TokenVerifier | null,
-  token: string | undefined,
-): Promise<JsonReply> {
-  // Without auth there is no user id: a random one keeps coturn's logs apart.
-  let userId = `anon-${randomBytes(6).toString("hex")}`;
-  if (verifier) {
-    if (token === undefined) {
-      return { status: 401, body: { error: "unauthorized", message: "a join token is required" } };
-    }
-    const verified = await verifier.verify(token);
-    if (!verified.ok) {
-      const status = verified.error.code === "internal" ? 503 : 401;
-      return { status, body: { error: verified.error.code, message: verified.error.message } };
-    }
-    userId = verified.identity.sub;
-  }
-  const turn = config.turnUrls.length > 0;
-  return {
-    status: 200,
-    body: {
-      iceServers: iceServersFor(config, userId),
-      ...(turn ? { ttl: config.turnTtlSeconds } : {}),
     },
   };
 }

@@ -1,0 +1,40 @@
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import type { TokenVerifier } from "../auth/join-tokens.js";
+import { iceServersFor } from "../auth/turn-credentials.js";
+import type { Config } from "../config.js";
+import type { JsonReply } from "./routes.js";
+
+/** `GET /api/ice-servers`: behind a valid join token when auth is on. */
+export async function iceServersReply(
+  config: Config,
+  verifier: TokenVerifier | null,
+  token: string | undefined,
+  logger: Logger,
+): Promise<JsonReply> {
+  // Without auth there is no user id: a random one keeps coturn's logs apart.
+  let userId = `anon-${randomBytes(6).toString("hex")}`;
+  if (verifier) {
+    if (token === undefined) {
+      return { status: 401, body: { error: "unauthorized", message: "a join token is required" } };
+    }
+    const verified = await verifier.verify(token);
+    if (!verified.ok) {
+      const status = verified.error.code === "internal" ? 503 : 401;
+      if (status === 503) {
+        // The token is never logged; the cause (a JWKS fetch failing) is.
+        logger.error({ err: verified.cause }, "cannot verify a token for /api/ice-servers");
+      }
+      return { status, body: { error: verified.error.code, message: verified.error.message } };
+    }
+    userId = verified.identity.sub;
+  }
+  const turn = config.turnUrls.length > 0;
+  return {
+    status: 200,
+    body: {
+      iceServers: iceServersFor(config, userId),
+      ...(turn ? { ttl: config.turnTtlSeconds } : {}),
+    },
+  };
+}
