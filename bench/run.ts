@@ -106,9 +106,14 @@ async function runLoad(port: number): Promise<Omit<Result, "idleRssMb" | "peakRs
     payloadBytes: 200,
     deadlineMs: 120_000,
   };
+  return runGenerator("load.ts", args);
+}
+
+/** Runs a load generator (bench/<script>) as its own process; returns its last JSON line. */
+async function runGenerator<T>(script: string, args: object): Promise<T> {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", join(root, "bench", "load.ts"), JSON.stringify(args)],
+    ["--import", "tsx", join(root, "bench", script), JSON.stringify(args)],
     {
       stdio: ["ignore", "pipe", "inherit"],
     },
@@ -118,8 +123,8 @@ async function runLoad(port: number): Promise<Omit<Result, "idleRssMb" | "peakRs
     out += d.toString();
   });
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  if (code !== 0) throw new Error(`load generator exited with ${code}`);
-  return JSON.parse(out.trim().split("\n").pop() ?? "{}");
+  if (code !== 0) throw new Error(`bench/${script} exited with ${code}`);
+  return JSON.parse(out.trim().split("\n").pop() ?? "{}") as T;
 }
 
 interface FloodResult {
@@ -141,18 +146,7 @@ async function measureFlood(target: Target, env: Record<string, string>): Promis
       floodMessages: 20_000,
       deadlineMs: 120_000,
     };
-    const load = spawn(
-      process.execPath,
-      ["--import", "tsx", join(root, "bench", "flood-load.ts"), JSON.stringify(args)],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let out = "";
-    load.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => load.once("exit", resolve));
-    if (code !== 0) throw new Error(`flood generator exited with ${code}`);
-    return JSON.parse(out.trim().split("\n").pop() ?? "{}");
+    return await runGenerator<FloodResult>("flood-load.ts", args);
   } finally {
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));
