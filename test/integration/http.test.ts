@@ -1,36 +1,10 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
+import { upgradeStatus } from "../helpers/http.js";
 import { joinPair, startTestServer, type TestServer } from "../helpers/server.js";
 
-/** Sends a WebSocket upgrade request to `path`; resolves with the HTTP status answered. */
-function upgradeStatus(server: TestServer, path: string): Promise<number> {
-  const { hostname, port } = new URL(server.httpUrl);
-  return new Promise<number>((resolve, reject) => {
-    const req = request({
-      hostname,
-      port,
-      path,
-      headers: {
-        Connection: "Upgrade",
-        Upgrade: "websocket",
-        "Sec-WebSocket-Version": "13",
-        "Sec-WebSocket-Key": randomBytes(16).toString("base64"),
-      },
-    });
-    req.once("upgrade", (res, socket) => {
-      socket.destroy();
-      resolve(res.statusCode ?? 0);
-    });
-    req.once("response", (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.once("error", reject);
-    req.end();
-  });
-}
+/** The WebSocket URL of `path` (with any query) on `server`. */
+const wsAt = (server: TestServer, path: string): string => new URL(path, server.wsUrl).href;
 
 describe("HTTP", () => {
   let server: TestServer;
@@ -112,11 +86,11 @@ describe("HTTP", () => {
   });
 
   it("accepts WebSocket upgrades on / and /ws only", async () => {
-    assert.equal(await upgradeStatus(server, "/"), 101);
-    assert.equal(await upgradeStatus(server, "/ws"), 101);
-    assert.equal(await upgradeStatus(server, "/ws?token=abc"), 101);
+    assert.equal(await upgradeStatus(wsAt(server, "/")), 101);
+    assert.equal(await upgradeStatus(wsAt(server, "/ws")), 101);
+    assert.equal(await upgradeStatus(wsAt(server, "/ws?token=abc")), 101);
     for (const path of ["/other", "/ws/", "/wss", "/healthz", "/api/ice-servers"]) {
-      assert.equal(await upgradeStatus(server, path), 404, path);
+      assert.equal(await upgradeStatus(wsAt(server, path)), 404, path);
     }
   });
 });

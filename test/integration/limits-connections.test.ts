@@ -1,31 +1,9 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import WebSocket from "ws";
+import { upgradeStatus } from "../helpers/http.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import type { TestClient } from "../helpers/test-client.js";
 import { eventually } from "../helpers/wait.js";
-
-/**
- * Opens a WebSocket and resolves with the HTTP status of the answer: 101
- * when it opened (it is closed again), else the refusal's status. A refusal
- * comes before any WebSocket exists, so `ws` reports it as an unexpected
- * response rather than a close.
- */
-function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    ws.once("unexpected-response", (req, res) => {
-      res.resume();
-      req.destroy();
-      resolve(res.statusCode ?? 0);
-    });
-    ws.once("open", () => {
-      ws.close();
-      resolve(101);
-    });
-    ws.once("error", reject);
-  });
-}
 
 const forwarded = (address: string) => ({ headers: { "X-Forwarded-For": address } });
 

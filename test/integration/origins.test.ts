@@ -1,29 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import WebSocket from "ws";
+import { upgradeStatus } from "../helpers/http.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { eventually } from "../helpers/wait.js";
-
-/**
- * Opens a WebSocket with these headers; resolves with 101 once it opened
- * (and closes it again), or with the HTTP status of the refusal. A refusal
- * comes before any WebSocket exists: `ws` reports an unexpected response.
- */
-function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    ws.once("unexpected-response", (req, res) => {
-      res.resume();
-      req.destroy();
-      resolve(res.statusCode ?? 0);
-    });
-    ws.once("open", () => {
-      ws.close();
-      resolve(101);
-    });
-    ws.once("error", reject);
-  });
-}
 
 const origin = (value: string) => ({ Origin: value });
 
