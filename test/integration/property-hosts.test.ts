@@ -418,7 +418,7 @@ describe("property: hosts, guests and tokens racing kick, lock, join and leave",
     }
   }
 
-  it("a member kicked while its join is in flight does not land in the new room (OPEN BUG)", () =>
+  it("a member kicked while its join is in flight does not land in the new room", () =>
     runScenario(KNOWN));
 
   it(`holds for ${NUM_RUNS} random runs of up to 30 commands on ${CLIENTS} clients`, async () => {

@@ -29,6 +29,8 @@ export interface SessionState {
   joined(): void;
   /** Called whenever the session ends up in no room. */
   leftRoom(): void;
+  /** False once the socket is closing or closed (kicked, flooding, gone). */
+  readonly active: boolean;
   send(message: object): void;
   sendFrame(frame: string): void;
 }
@@ -84,9 +86,16 @@ const join: Handler = async (ctx, session, message) => {
   // As in the origin design: leave the current room first, even if the new one is full.
   await leaveRoom(ctx, session);
 
+  // Every await above may have let a kick or a close through: a session
+  // that is going away must not land in a room (nor be announced there).
+  if (!session.active) return;
   const member = memberInfo(session.peerId, identity?.name ?? parsed.data.name, identity);
   const capacity = Math.min(identity?.maxPeers ?? ctx.maxPeers, ctx.maxRoomCapacity);
   const result = await ctx.rooms.join(roomId, member, { capacity });
+  if (result.ok && !session.active) {
+    await ctx.rooms.leave(roomId, session.peerId);
+    return;
+  }
   if (!result.ok) {
     if (result.reason === "locked") {
       return sendError(session, protocolError("forbidden", "the room is locked"));

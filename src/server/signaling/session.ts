@@ -111,6 +111,10 @@ export class Session implements SessionState, FrameSink {
     return this.#enqueue(() => leaveRoom(this.#ctx, this));
   }
 
+  get active(): boolean {
+    return !this.#closed && !this.#closing;
+  }
+
   takeJoin(): boolean {
     return this.#joins.take();
   }
@@ -169,10 +173,10 @@ export class Session implements SessionState, FrameSink {
     this.#closing = true;
     this.#clearIdleTimer();
     socket.close(code, reason);
-    // Stop reading: a flooder's backlog would otherwise still be parsed,
-    // frame by frame, until the grace period ends. Our close frame is
-    // still written; the client's answer is not needed.
-    socket.pause();
+    // Stop reading a flooder: its backlog would otherwise still be parsed,
+    // frame by frame, until the grace period ends (our close frame is still
+    // written). Others are read on, so their close reply ends things early.
+    if (code === CLOSE_CODES.policyViolation) socket.pause();
     setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
   }
 
