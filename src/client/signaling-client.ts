@@ -358,43 +358,13 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       message = rest as ServerMessage;
       if (typeof id === "string") this.#pending.get(id)?.accept(message);
     }
-    switch (message.type) {
-      case "joined":
-        this.#joined = message as JoinedMessage;
-        return this.emit("joined", message as JoinedMessage);
-      case "full":
-        // The server left the previous room before finding this one full.
-        this.#joined = null;
-        return this.emit("full", message as FullMessage);
-      case "left":
-        this.#joined = null;
-        return this.emit("left", message as LeftMessage);
-      case "pong":
-        return this.emit("pong", message as PongMessage);
-      case "error":
-        return this.emit("error", message as ErrorMessage);
-      case "ready":
-        return this.emit("ready", message as ReadyMessage);
-      case "kicked":
-        this.#joined = null;
-        return this.emit("kicked", message as KickedMessage);
-      case "locked":
-        return this.emit("locked", message as LockedMessage);
-      case "unlocked":
-        return this.emit("unlocked", message as UnlockedMessage);
-      case "peer-joined":
-        return this.emit("peer-joined", message as PeerJoinedMessage);
-      case "peer-left":
-        return this.emit("peer-left", message as PeerLeftMessage);
-      case "offer":
-        return this.emit("offer", message as RelayedMessage<"offer">);
-      case "answer":
-        return this.emit("answer", message as RelayedMessage<"answer">);
-      case "ice":
-        return this.emit("ice", message as RelayedMessage<"ice">);
-      case "message":
-        return this.emit("message", message as RelayedMessage<"message">);
+    if (message.type === "joined") this.#joined = message as JoinedMessage;
+    // `full` comes after the server left the previous room; `kicked` and `left` end it.
+    else if (message.type === "full" || message.type === "left" || message.type === "kicked") {
+      this.#joined = null;
     }
+    // Every server message type is an event of the same name.
+    this.emit(message.type as keyof SignalingEvents, message as never);
   }
 
   #onClose(event: CloseEvent): void {

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
-import { createTokenVerifier, type TokenVerifier } from "./auth/join-tokens.js";
+import { createTokenVerifier } from "./auth/join-tokens.js";
 import { iceServersFor } from "./auth/turn-credentials.js";
 import { authEnabled, type Config, ConfigError, redactedConfig } from "./config.js";
 import { checkTrustProxy, clientAddressResolver } from "./http/client-address.js";
