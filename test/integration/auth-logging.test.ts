@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { afterEach, describe, it } from "node:test";
-import { pino } from "pino";
+import type { Logger } from "pino";
 import { mintJoinToken } from "../../src/server/auth/mint-token.js";
 import type { Config } from "../../src/server/config.js";
+import { captureLogs } from "../helpers/logs.js";
 import { BULK_LIMITS, startTestServer, type TestServer } from "../helpers/server.js";
 import {
   HS_SECRET,
@@ -15,18 +15,6 @@ import {
   startJwksServer,
   validClaims,
 } from "../helpers/tokens.js";
-
-/** Every line a trace-level pino logger writes, kept in memory. */
-function captureLogs() {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
-      done();
-    },
-  });
-  return { lines, logger: pino({ level: "trace" }, sink) };
-}
 
 /** No line holds any token whole, nor its signature (the part that makes it usable). */
 function assertNoTokens(lines: readonly string[], tokens: readonly string[]): void {
@@ -48,13 +36,13 @@ describe("join tokens never reach the logs", () => {
     server = undefined;
   });
 
-  const start = async (overrides: Partial<Config>, logger: pino.Logger) => {
+  const start = async (overrides: Partial<Config>, logger: Logger) => {
     server = await startTestServer({ ...BULK_LIMITS, ...overrides }, { logger });
     return server;
   };
 
   it("not for good or bad tokens, in join.token, on ?token=, or on the HTTP endpoint", async () => {
-    const { lines, logger } = captureLogs();
+    const { lines, logger } = captureLogs("trace");
     const s = await start({ authSecret: HS_SECRET, maxMessageBytes: 1024 }, logger);
     const good = await mintJoinToken({ secret: HS_SECRET }, { room: "r", sub: "alice" });
     const urlGood = await mintJoinToken({ secret: HS_SECRET }, { room: "r", sub: "bob" });
@@ -100,7 +88,7 @@ describe("join tokens never reach the logs", () => {
   });
 
   it("not when verification fails inside the server (the failure itself is logged)", async () => {
-    const { lines, logger } = captureLogs();
+    const { lines, logger } = captureLogs("trace");
     const jwks = await startJwksServer([]);
     await jwks.close();
     const s = await start({ authJwksUrl: jwks.url }, logger);

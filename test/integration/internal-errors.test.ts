@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { afterEach, describe, it } from "node:test";
-import { pino } from "pino";
 import { MemoryRooms } from "../../src/server/rooms/memory.js";
 import type { DeliverLocal, JoinResult, PeerInfo, Rooms } from "../../src/server/rooms/rooms.js";
+import { captureLogs } from "../helpers/logs.js";
 import { assertPairWorks, joinPair, startTestServer, type TestServer } from "../helpers/server.js";
 
 /**
@@ -26,17 +25,11 @@ describe("an unexpected exception inside one session", () => {
   afterEach(async () => server?.close());
 
   it("is caught, logged with context, answered with internal, and the process and other rooms go on", async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(...chunk.toString().trim().split("\n"));
-        done();
-      },
-    });
+    const logs = captureLogs("error");
     server = await startTestServer(
       {},
       {
-        logger: pino({ level: "error" }, sink),
+        logger: logs.logger,
         createRooms: (deliver: DeliverLocal): Rooms => new ExplodingRooms(deliver),
       },
     );
@@ -55,9 +48,9 @@ describe("an unexpected exception inside one session", () => {
     assert.equal(joined.peers, 0);
     assert.deepEqual(await server.app.rooms.stats(), { rooms: 2, members: 3 });
 
-    const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const logged = logs.entries();
     const entry = logged.find((l) => l.msg === "unexpected error while handling a message");
-    assert.ok(entry, `logged: ${lines.join("\n")}`);
+    assert.ok(entry, `logged: ${logs.lines.join("\n")}`);
     assert.equal(entry.type, "join");
     assert.equal(typeof entry.peerId, "string");
     assert.match(JSON.stringify(entry.err), /store unavailable/);

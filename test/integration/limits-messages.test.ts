@@ -1,34 +1,9 @@
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { after, afterEach, before, describe, it } from "node:test";
-import { pino } from "pino";
+import { manualClock } from "../helpers/clock.js";
+import { captureLogs } from "../helpers/logs.js";
 import { joinPair, startTestServer, type TestServer } from "../helpers/server.js";
 import type { TestClient } from "../helpers/test-client.js";
-
-/** Shared, hand-moved time for every rate limit of the server under test. */
-function manualClock() {
-  let now = 0;
-  return {
-    clock: () => now,
-    advance(ms: number) {
-      now += ms;
-    },
-  };
-}
-
-/** A pino logger whose JSON lines a test can read back. */
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().trim().split("\n")) {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  });
-  return { logger: pino({ level: "warn" }, sink), lines };
-}
 
 async function pings(client: TestClient, n: number): Promise<void> {
   for (let i = 0; i < n; i++) client.send({ type: "ping" });
@@ -40,7 +15,7 @@ async function pongs(client: TestClient, n: number): Promise<void> {
 
 describe("message rate limit (5/s, burst 10, close after 30)", () => {
   const time = manualClock();
-  const log = capturingLogger();
+  const log = captureLogs("warn");
   let server: TestServer;
   before(async () => {
     server = await startTestServer(
@@ -96,7 +71,7 @@ describe("message rate limit (5/s, burst 10, close after 30)", () => {
     assert.equal(flooder.pending, 0, "10 pongs and 1 error for 100 messages, nothing else");
 
     // The flood is logged once, not once per message after the limit.
-    const warnings = log.lines.filter((l) => l.msg === "closing a flooding connection");
+    const warnings = log.entries().filter((l) => l.msg === "closing a flooding connection");
     assert.equal(warnings.length, 1, JSON.stringify(log.lines));
 
     // Another connection on the same clock still has its whole burst.

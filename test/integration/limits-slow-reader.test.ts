@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
-import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
-import { pino } from "pino";
+import { captureLogs } from "../helpers/logs.js";
 import { BULK_LIMITS, startTestServer, type TestServer } from "../helpers/server.js";
 import { eventually } from "../helpers/wait.js";
 
@@ -66,17 +65,11 @@ async function stalledClient(port: number, firstFrame: string): Promise<Socket> 
 describe("slow reader (MAX_BUFFERED_BYTES 64 KiB)", () => {
   let server: TestServer;
   let stalled: Socket | undefined;
-  const log: Record<string, unknown>[] = [];
+  const logs = captureLogs("warn");
   before(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().trim().split("\n")) log.push(JSON.parse(line));
-        done();
-      },
-    });
     server = await startTestServer(
       { ...BULK_LIMITS, maxBufferedBytes: MAX_BUFFERED },
-      { logger: pino({ level: "warn" }, sink) },
+      { logger: logs.logger },
     );
   });
   after(async () => {
@@ -97,14 +90,14 @@ describe("slow reader (MAX_BUFFERED_BYTES 64 KiB)", () => {
     // Relay large offers until the server gives up on the reader. The ping
     // after each batch proves the server handled the batch before we look.
     let sent = 0;
-    const gaveUp = () => log.some((line) => line.msg === "disconnecting a slow reader");
+    const gaveUp = () => logs.entries().some((line) => line.msg === "disconnecting a slow reader");
     while (!gaveUp()) {
       if (sent >= MAX_OFFERS) assert.fail(`still connected after ${sent} offers of 60 KB`);
       for (let i = 0; i < 20; i++, sent++) sender.send({ type: "offer", sdp: OFFER, seq: sent });
       sender.send({ type: "ping" });
       await sender.next("pong");
     }
-    const entry = log.find((line) => line.msg === "disconnecting a slow reader");
+    const entry = logs.entries().find((line) => line.msg === "disconnecting a slow reader");
     assert.equal(entry?.peerId, slowId, "the stalled reader, not the sender, is cut off");
     console.log(`slow reader: disconnected after ${sent} offers of 60 KB (kernel buffers first)`);
     // Its close frame waits behind the backlog it never reads: it is cut a second later.

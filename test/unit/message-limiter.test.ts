@@ -1,16 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MessageLimiter, type Verdict } from "../../src/server/limits/message-limiter.js";
-
-function manualClock(start = 0) {
-  let now = start;
-  return {
-    clock: () => now,
-    advance(ms: number) {
-      now += ms;
-    },
-  };
-}
+import { manualClock } from "../helpers/clock.js";
 
 function checks(limiter: MessageLimiter, n: number): Verdict[] {
   return Array.from({ length: n }, () => limiter.check());

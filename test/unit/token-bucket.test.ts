@@ -1,17 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { TokenBucket } from "../../src/server/limits/token-bucket.js";
-
-/** A clock the test moves by hand. */
-function manualClock(start = 0) {
-  let now = start;
-  return {
-    clock: () => now,
-    advance(ms: number) {
-      now += ms;
-    },
-  };
-}
+import { manualClock } from "../helpers/clock.js";
 
 /** How many tokens can be taken right now (empties the bucket). */
 function drain(bucket: TokenBucket): number {
