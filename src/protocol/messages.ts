@@ -38,12 +38,6 @@ export const joinSchema = z.looseObject({
   name: z.string().max(MAX_NAME_LENGTH).optional(),
 });
 
-/** The envelope of a relayed message: all the server reads of it. */
-export const relayEnvelopeSchema = z.object({
-  type: z.enum(RELAY_TYPES),
-  to: peerIdSchema.optional(),
-});
-
 export const leaveSchema = z.looseObject({ type: z.literal("leave") });
 /** Host only: removes a member from the room. */
 export const kickSchema = z.looseObject({ type: z.literal("kick"), peerId: peerIdSchema });

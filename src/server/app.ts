@@ -7,7 +7,13 @@ import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { createTokenVerifier } from "./auth/join-tokens.js";
 import { iceServersFor } from "./auth/turn-credentials.js";
-import { authEnabled, type Config, ConfigError, redactedConfig } from "./config.js";
+import {
+  authEnabled,
+  type Config,
+  ConfigError,
+  DEFAULT_WEB_ROOT,
+  redactedConfig,
+} from "./config.js";
 import { checkTrustProxy, clientAddressResolver } from "./http/client-address.js";
 import { iceServersReply } from "./http/ice-servers.js";
 import { createRequestHandler } from "./http/routes.js";
@@ -167,10 +173,11 @@ export async function startSignalroom(
  */
 function resolveWebRoot(configured: string): string | null {
   if (configured === "") return null;
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [configured, join(here, "..", "web"), join(here, "..", "..", "dist", "web")];
-  for (const dir of candidates) {
-    if (existsSync(join(dir, "index.html"))) return dir;
-  }
-  return null;
+  // Running from src/ (tsx), the bundled app is the one built into dist/.
+  // A folder the operator chose is never swapped for another.
+  const candidates =
+    configured === DEFAULT_WEB_ROOT
+      ? [configured, join(dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "web")]
+      : [configured];
+  return candidates.find((dir) => existsSync(join(dir, "index.html"))) ?? null;
 }
