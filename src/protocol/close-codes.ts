@@ -22,6 +22,8 @@ export const CLOSE_CODES = {
   joinTimeout: 4002,
   /** Ours: a host removed you from the room; do not reconnect. */
   kicked: 4501,
+  /** Ours: a `resume` on another socket took this member over; do not reconnect this socket. */
+  replaced: 4502,
 } as const;
 
 export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES] | number;

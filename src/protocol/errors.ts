@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   forbidden: "not allowed",
   "rate-limited": "too many messages",
   "binary-not-supported": "binary frames are not supported; send JSON text",
+  "resume-failed": "cannot resume this session; join again",
   internal: "internal server error",
 } as const;
 

@@ -46,12 +46,35 @@ export const lockSchema = z.looseObject({ type: z.literal("lock") });
 export const unlockSchema = z.looseObject({ type: z.literal("unlock") });
 export const pingSchema = z.looseObject({ type: z.literal("ping") });
 
+/** Longest resume token accepted (ours are 22 characters). */
+export const MAX_RESUME_TOKEN_LENGTH = 256;
+/** Largest `seq` / `lastSeq` accepted: a member never gets near it. */
+export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+
+const seqSchema = z.number().int().min(0).max(MAX_SEQ);
+
+/**
+ * Takes a parked place back on a new socket: the first message on it,
+ * instead of `join`. `lastSeq`: the highest `seq` the client has processed
+ * (0 if none).
+ */
+export const resumeSchema = z.looseObject({
+  type: z.literal("resume"),
+  peerId: peerIdSchema,
+  resumeToken: z.string().min(1).max(MAX_RESUME_TOKEN_LENGTH),
+  lastSeq: seqSchema,
+});
+/** The client has processed every frame up to `seq`; the server may forget them. */
+export const ackSchema = z.looseObject({ type: z.literal("ack"), seq: seqSchema });
+
 export type JoinMessage = z.infer<typeof joinSchema>;
 export type LeaveMessage = z.infer<typeof leaveSchema>;
 export type PingMessage = z.infer<typeof pingSchema>;
 export type KickMessage = z.infer<typeof kickSchema>;
 export type LockMessage = z.infer<typeof lockSchema>;
 export type UnlockMessage = z.infer<typeof unlockSchema>;
+export type ResumeMessage = z.infer<typeof resumeSchema>;
+export type AckMessage = z.infer<typeof ackSchema>;
 
 /** Session description as our SDK sends it; other clients may send any payload. */
 export interface OfferMessage {
@@ -95,6 +118,8 @@ export type ClientMessage =
   | KickMessage
   | LockMessage
   | UnlockMessage
+  | ResumeMessage
+  | AckMessage
   | OfferMessage
   | AnswerMessage
   | IceMessage
@@ -107,6 +132,8 @@ export const CLIENT_TYPES = [
   "kick",
   "lock",
   "unlock",
+  "resume",
+  "ack",
   ...RELAY_TYPES,
 ] as const;
 export type ClientType = (typeof CLIENT_TYPES)[number];
@@ -147,6 +174,36 @@ export const joinedSchema = z.looseObject({
   /** Your role in the room; only when auth is on. */
   role: z.enum(ROLES).optional(),
   /** Your verified user id; only when auth is on. */
+  userId: z.string().optional(),
+  /** Proof for `resume`: stable for this membership, never shown to others. */
+  resumeToken: z.string().optional(),
+  /** How long a dropped socket's place is kept for `resume`; 0: resume is off. */
+  resumeGraceMs: z.number().int().nonnegative().optional(),
+  /** 1: the first numbered frame of this membership. */
+  seq: z.number().int().optional(),
+});
+/**
+ * The first frame on a socket after a successful `resume`; not numbered
+ * and never replayed. The missed frames follow with their original `seq`.
+ */
+export const resumedSchema = z.looseObject({
+  type: z.literal("resumed"),
+  roomId: z.string(),
+  peerId: z.string(),
+  /** The other members now, oldest first. */
+  peerIds: z.array(z.string()),
+  members: z.array(memberSchema).optional(),
+  iceServers: z.array(iceServerSchema).optional(),
+  /** The same token: it is stable for the member's life. */
+  resumeToken: z.string(),
+  /**
+   * Frames the server has read from this member since its `joined` (every
+   * type, acks and pings included, `resume` frames not): re-send what came after.
+   */
+  received: z.number().int().nonnegative(),
+  /** The `seq` of the last frame the server sent to this member. */
+  seq: z.number().int().nonnegative(),
+  role: z.enum(ROLES).optional(),
   userId: z.string().optional(),
 });
 export const fullSchema = z.looseObject({ type: z.literal("full"), roomId: z.string() });
@@ -192,6 +249,7 @@ export const relayedSchema = z.looseObject({
 
 export const serverMessageSchema = z.discriminatedUnion("type", [
   joinedSchema,
+  resumedSchema,
   fullSchema,
   readySchema,
   peerJoinedSchema,
@@ -206,6 +264,7 @@ export const serverMessageSchema = z.discriminatedUnion("type", [
 ]);
 
 export type JoinedMessage = z.infer<typeof joinedSchema>;
+export type ResumedMessage = z.infer<typeof resumedSchema>;
 export type FullMessage = z.infer<typeof fullSchema>;
 export type ReadyMessage = z.infer<typeof readySchema>;
 export type PeerJoinedMessage = z.infer<typeof peerJoinedSchema>;
@@ -226,6 +285,7 @@ export type RelayedMessage<T extends RelayType = RelayType> = {
 
 export type ServerMessage =
   | JoinedMessage
+  | ResumedMessage
   | FullMessage
   | ReadyMessage
   | PeerJoinedMessage
