@@ -25,7 +25,9 @@ export interface NegotiatorOptions {
  * may add or replace tracks at any time (screen share, camera switch)
  * without glare. It knows nothing of rooms or sockets: it takes `send`.
  * Remote candidates that arrive before the remote description are held
- * and added once it is set.
+ * and added once it is set. An ICE restart (`pc.restartIce()`) is just one
+ * more negotiation: the offer carries new credentials, collisions resolve
+ * as any other, and stale candidates of the old generation are dropped.
  */
 export class Negotiator {
   readonly #pc: RTCPeerConnection;
@@ -130,9 +132,19 @@ export class Negotiator {
     try {
       await this.#pc.addIceCandidate(candidate ?? undefined);
     } catch (error) {
-      // Candidates for an offer we ignored are expected to fail.
-      if (!this.#ignoreOffer) throw error;
+      // Candidates for an offer we ignored are expected to fail, and so are
+      // late ones of the ICE generation that an ICE restart replaced.
+      if (!this.#ignoreOffer && !this.#isStale(candidate)) throw error;
     }
+  }
+
+  /** A candidate whose ufrag the current remote description no longer has. */
+  #isStale(candidate: RTCIceCandidateInitLike | null): boolean {
+    const ufrag = candidate?.usernameFragment;
+    const sdp = this.#pc.remoteDescription?.sdp;
+    if (!ufrag || !sdp) return false;
+    const current = [...sdp.matchAll(/^a=ice-ufrag:(\S+)/gm)].map((m) => m[1]);
+    return !current.includes(ufrag);
   }
 
   /** Adds the candidates held back for want of a remote description; one failure is not fatal. */

@@ -17,6 +17,11 @@ export interface PeerLinkOptions {
   /** Hands a signal to the transport; a throw becomes an `error` event. */
   readonly send: (signal: NegotiationSignal) => void;
   readonly RTCPeerConnection?: RTCPeerConnectionConstructor | undefined;
+  /**
+   * How long ICE may stay `disconnected` before the link restarts it, in
+   * ms; `failed` restarts at once. Default 4000.
+   */
+  readonly iceRestartDelayMs?: number | undefined;
 }
 
 export interface PeerLinkEvents {
@@ -25,6 +30,8 @@ export interface PeerLinkEvents {
   "connection-state": RTCPeerConnectionState;
   /** A STUN/TURN server refused or failed us, e.g. 401 for bad TURN credentials. */
   "ice-error": { url: string; errorCode: number; errorText: string };
+  /** The link restarted ICE (new credentials, a new offer) because ICE failed or stalled. */
+  "ice-restart": { iceConnectionState: RTCIceConnectionState };
   error: SignalroomError;
 }
 
@@ -32,12 +39,22 @@ export interface PeerLinkEvents {
  * One `RTCPeerConnection` to one remote peer, negotiated with the perfect
  * negotiation pattern. The call helpers own one (1:1) or one per remote
  * peer (mesh); this class knows nothing of rooms or signaling transport.
+ *
+ * It also keeps the connection alive: when ICE fails, or stays
+ * `disconnected` for `iceRestartDelayMs`, it restarts ICE (perfect
+ * negotiation then sends an offer with new credentials). A restart needs
+ * signaling, so while the owner says signaling is down
+ * ({@link setSignalingUp}) it waits and restarts once it is back.
  */
 export class PeerLink extends Emitter<PeerLinkEvents> {
   readonly pc: RTCPeerConnection;
   readonly #negotiator: Negotiator;
+  readonly #iceRestartDelayMs: number;
   #remoteStream: MediaStream | null = null;
   #closed = false;
+  #signalingUp = true;
+  #restartPending = false;
+  #disconnectedTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(opts: PeerLinkOptions) {
     super();
@@ -85,6 +102,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     pc.addEventListener("connectionstatechange", () => {
       if (!this.#closed) this.emit("connection-state", pc.connectionState);
     });
+    this.#iceRestartDelayMs = opts.iceRestartDelayMs ?? 4000;
+    pc.addEventListener("iceconnectionstatechange", this.#onIceState);
     const stream = opts.localStream;
     for (const track of stream?.getTracks() ?? []) pc.addTrack(track, stream as MediaStream);
   }
@@ -124,9 +143,72 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     return true;
   }
 
+  /**
+   * Restarts ICE: new credentials and candidates, negotiated by a new offer
+   * (glare is handled by perfect negotiation). While signaling is down
+   * the restart waits for {@link setSignalingUp}(true).
+   */
+  restartIce(): void {
+    if (this.#closed) return;
+    if (!this.#signalingUp) {
+      this.#restartPending = true;
+      return;
+    }
+    this.#restartPending = false;
+    this.emit("ice-restart", { iceConnectionState: this.pc.iceConnectionState });
+    this.pc.restartIce();
+  }
+
+  /**
+   * Tells the link whether signaling can carry its offers now (the owner
+   * follows the signaling client's reconnects). Coming back up runs an
+   * ICE restart that waited for it.
+   */
+  setSignalingUp(up: boolean): void {
+    this.#signalingUp = up;
+    if (up && this.#restartPending) this.restartIce();
+  }
+
+  /** New ICE servers (fresh TURN credentials) for what ICE gathers from now on. */
+  setIceServers(iceServers: readonly IceServer[]): void {
+    if (this.#closed) return;
+    try {
+      this.pc.setConfiguration({
+        ...this.pc.getConfiguration(),
+        iceServers: [...iceServers] as RTCIceServer[],
+      });
+    } catch {
+      // A browser that refuses the change keeps the old servers; ICE may still recover.
+    }
+  }
+
+  #onIceState = (): void => {
+    if (this.#closed) return;
+    const state = this.pc.iceConnectionState;
+    if (state !== "disconnected") this.#clearDisconnectedTimer();
+    if (state === "failed") this.restartIce();
+    else if (state === "disconnected") {
+      // Disconnected often heals by itself within a few seconds (a lost
+      // burst of packets); only a lasting one is worth a restart.
+      this.#disconnectedTimer ??= setTimeout(() => {
+        this.#disconnectedTimer = null;
+        if (this.pc.iceConnectionState === "disconnected") this.restartIce();
+      }, this.#iceRestartDelayMs);
+    } else if (state === "connected" || state === "completed") {
+      this.#restartPending = false;
+    }
+  };
+
+  #clearDisconnectedTimer(): void {
+    if (this.#disconnectedTimer) clearTimeout(this.#disconnectedTimer);
+    this.#disconnectedTimer = null;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#clearDisconnectedTimer();
+    this.pc.removeEventListener("iceconnectionstatechange", this.#onIceState);
     this.#negotiator.close();
     this.pc.close();
     this.removeAllListeners();
