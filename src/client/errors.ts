@@ -10,8 +10,10 @@ export type ClientErrorCode =
   | "room-full"
   /** The WebSocket could not be opened or closed before an answer came. */
   | "connection-failed"
-  /** The client is not connected (call `connect()` first). */
+  /** The client is not connected (call `connect()` first), or is reconnecting. */
   | "not-connected"
+  /** `send()` while reconnecting, with `maxQueued` messages already waiting. */
+  | "queue-full"
   /** No answer within the timeout. */
   | "timeout"
   /** A message from the server did not match the protocol. */

@@ -4,6 +4,7 @@ export type {
   JoinedMessage,
   Member,
   RelayedMessage,
+  ResumedMessage,
   ServerMessage,
 } from "../protocol/index.js";
 export { CLOSE_CODES, ERROR_CODES, shouldReconnect } from "../protocol/index.js";
@@ -29,9 +30,18 @@ export {
   type RTCPeerConnectionConstructor,
 } from "./peer-link.js";
 export {
+  type BackoffOptions,
+  BackoffPolicy,
   type CloseEvent,
+  type ReconnectContext,
+  type ReconnectPolicy,
+} from "./reconnect-policy.js";
+export {
+  type ClosedEvent,
+  type ClosedReason,
   type ConnectionState,
   type OutgoingRelay,
+  type ReconnectingEvent,
   SignalingClient,
   type SignalingClientOptions,
   type SignalingEvents,
