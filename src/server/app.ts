@@ -18,13 +18,15 @@ import { checkTrustProxy, clientAddressResolver } from "./http/client-address.js
 import { iceServersReply } from "./http/ice-servers.js";
 import { createRequestHandler } from "./http/routes.js";
 import { ConnectionCounter } from "./limits/connection-counter.js";
+import { FailureLimiter } from "./limits/failure-limiter.js";
 import { type Clock, monotonicClock } from "./limits/token-bucket.js";
+import { Members } from "./members/members.js";
 import { createLogger } from "./observability/logger.js";
 import { MemoryRooms } from "./rooms/memory.js";
 import type { DeliverLocal, Rooms } from "./rooms/rooms.js";
 import type { SignalingContext } from "./signaling/context.js";
 import { SignalingGateway } from "./signaling/gateway.js";
-import { LocalPeers } from "./signaling/registry.js";
+import { announceGone } from "./signaling/handlers.js";
 
 export interface SignalroomOptions {
   /** Defaults to a pino logger at `config.logLevel`. */
@@ -49,7 +51,14 @@ export interface Signalroom {
   readonly logger: Logger;
   /** Open WebSocket connections. */
   connections(): number;
-  /** Closes every socket (1012 by default), then the HTTP server. */
+  /** Members of this process's rooms, and how many are parked awaiting `resume`. */
+  members(): { readonly members: number; readonly parked: number };
+  /**
+   * Drains and stops: `/readyz` answers 503 and upgrades are refused at
+   * once, every socket is closed with 1012 (clients reconnect and resume),
+   * sockets still open after `SHUTDOWN_DRAIN_MS` are cut, then the HTTP
+   * server closes.
+   */
   close(): Promise<void>;
 }
 
@@ -67,18 +76,31 @@ export async function startSignalroom(
     if (problem) throw new ConfigError(`TRUST_PROXY / --trust-proxy: ${problem}`);
   }
   const verifier = createTokenVerifier(config);
-  const peers = new LocalPeers();
+  const clock = options.clock ?? monotonicClock;
+  const members: Members = new Members({
+    graceMs: config.resumeGraceMs,
+    bufferFrames: config.resumeBufferMessages,
+    bufferBytes: config.resumeBufferBytes,
+    onExpired: (member) => {
+      logger.debug({ peerId: member.peerId }, "grace period over; member gone");
+      announceGone(ctx, member).catch((error: unknown) =>
+        logger.error({ err: error, peerId: member.peerId }, "cannot remove an expired member"),
+      );
+    },
+  });
   const rooms: Rooms = options.createRooms
-    ? options.createRooms(peers.deliver)
-    : new MemoryRooms(peers.deliver);
+    ? options.createRooms(members.deliver)
+    : new MemoryRooms(members.deliver);
   const ctx: SignalingContext = {
     rooms,
+    members,
+    resumeFailures: new FailureLimiter(config.resumeFailuresPerMinute, clock),
     logger,
     maxPeers: config.maxPeers,
     maxRoomCapacity: config.maxRoomCapacity,
     verifier,
     iceServers: (userId) => iceServersFor(config, userId),
-    clock: options.clock ?? monotonicClock,
+    clock,
     limits: {
       messages: {
         perSecond: config.rateLimitPerSecond,
@@ -95,7 +117,6 @@ export async function startSignalroom(
   const gateway = new SignalingGateway(ctx, {
     maxMessageBytes: config.maxMessageBytes,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
-    peers,
     allowedOrigins: config.allowedOrigins,
     connectionsPerIp: new ConnectionCounter(config.maxConnectionsPerIp),
     clientAddress: clientAddressResolver(config.trustProxy),
@@ -107,6 +128,7 @@ export async function startSignalroom(
   }
   const tls = config.tlsCert !== undefined && config.tlsKey !== undefined;
   const startedAt = Date.now();
+  let draining = false;
   const handler: RequestListener = createRequestHandler({
     webRoot,
     tls,
@@ -115,7 +137,9 @@ export async function startSignalroom(
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
       connections: gateway.connections,
       ...(await rooms.stats()),
+      parked: members.stats().parked,
     }),
+    ready: () => !draining,
   });
   const server: Server =
     config.tlsCert !== undefined && config.tlsKey !== undefined
@@ -153,13 +177,19 @@ export async function startSignalroom(
     rooms,
     logger,
     connections: () => gateway.connections,
+    members: () => members.stats(),
     close() {
       closing ??= (async () => {
-        // Stop accepting connections first, then close the sockets we have.
+        // Not ready, no new sockets; HTTP still answers (503 on /readyz)
+        // while the sockets we have are told to reconnect elsewhere.
+        draining = true;
+        gateway.stopAccepting();
+        logger.info({ drainMs: config.shutdownDrainMs }, "draining");
+        await gateway.close(config.shutdownDrainMs);
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        await gateway.close();
         server.closeAllConnections();
         await stopped;
+        members.close();
         await rooms.close();
       })();
       return closing;

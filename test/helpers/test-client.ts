@@ -13,6 +13,9 @@ export interface CloseInfo {
   readonly reason: string;
 }
 
+/** The `seq` the server appends as the last field of a numbered frame. */
+const SEQ_SUFFIX = /,"seq":\d+\}$/;
+
 /** How long `next` waits before failing, in ms. */
 export const DEFAULT_TIMEOUT_MS = 3000;
 
@@ -37,6 +40,10 @@ export class TestClient {
   readonly errors: Error[] = [];
   /** Binary frames received; the server never sends any. */
   binaryFrames = 0;
+  /** `seq` of the last numbered frame received (0: none yet). */
+  lastSeq = 0;
+  /** Frames whose `seq` broke the numbering (not 1 on `joined`, not last + 1 otherwise). */
+  readonly seqViolations: string[] = [];
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
@@ -50,6 +57,7 @@ export class TestClient {
         : Array.isArray(data)
           ? Buffer.concat(data).toString("utf8")
           : Buffer.from(data).toString("utf8");
+      this.#checkSeq(text);
       const waiter = this.#waiters.shift();
       if (waiter) waiter.resolve(text);
       else this.#inbox.push(text);
@@ -91,6 +99,30 @@ export class TestClient {
     });
   }
 
+  /**
+   * Every frame to a room member is numbered: 1 on `joined`, then +1. The
+   * first numbered frame on a socket that resumed may start anywhere.
+   * (`resumed` carries the last number sent, not a number of its own.)
+   */
+  #checkSeq(text: string): void {
+    let value: { type?: unknown; seq?: unknown };
+    try {
+      value = JSON.parse(text) as typeof value;
+    } catch {
+      return;
+    }
+    if (typeof value !== "object" || value === null || value.type === "resumed") return;
+    if (!Object.hasOwn(value, "seq")) return;
+    const seq = value.seq;
+    const expected = value.type === "joined" ? 1 : this.lastSeq === 0 ? seq : this.lastSeq + 1;
+    if (typeof seq !== "number" || seq !== expected) {
+      this.seqViolations.push(
+        `seq ${String(seq)} where ${String(expected)} was due: ${text.slice(0, 200)}`,
+      );
+    }
+    if (typeof seq === "number") this.lastSeq = seq;
+  }
+
   /** Whether the socket is still open. */
   get isOpen(): boolean {
     return this.ws.readyState === WebSocket.OPEN;
@@ -111,8 +143,19 @@ export class TestClient {
     this.ws.send(data, { binary: opts.binary ?? typeof data !== "string" });
   }
 
-  /** The next received frame's text, in arrival order. */
-  nextText(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string> {
+  /**
+   * The next received frame's text, in arrival order, without the `seq`
+   * the server appends last (so a relayed payload can be compared with
+   * what its sender wrote, byte for byte).
+   */
+  async nextText(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string> {
+    const text = await this.nextRawText(timeoutMs);
+    assert.deepEqual(this.seqViolations, [], "frames numbered out of order");
+    return text.replace(SEQ_SUFFIX, "}");
+  }
+
+  /** The next received frame's text exactly as it arrived. */
+  nextRawText(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string> {
     const queued = this.#inbox.shift();
     if (queued !== undefined) return Promise.resolve(queued);
     if (this.#closeInfo) {
@@ -140,16 +183,27 @@ export class TestClient {
   }
 
   /**
-   * The next received message. With `type`, it must be of that type: any
-   * other message fails the test (nothing is skipped silently).
+   * The next received message, without its `seq` (the numbering is checked
+   * for every frame as it arrives: a broken one fails here). With `type`,
+   * it must be of that type: any other message fails the test (nothing is
+   * skipped silently).
    */
   async next(type?: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Msg> {
+    const numbered = await this.nextNumbered(type, timeoutMs);
+    if (numbered.type === "resumed") return numbered;
+    const { seq: _seq, ...message } = numbered;
+    return message as Msg;
+  }
+
+  /** Like {@link next}, with the frame's `seq` left in. */
+  async nextNumbered(type?: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Msg> {
     let text: string;
     try {
-      text = await this.nextText(timeoutMs);
+      text = await this.nextRawText(timeoutMs);
     } catch (error) {
       throw new Error(`waiting for ${type ?? "a message"}: ${(error as Error).message}`);
     }
+    assert.deepEqual(this.seqViolations, [], "frames numbered out of order");
     const message = parseMessage(text);
     if (type !== undefined && message.type !== type) {
       assert.fail(`expected a "${type}" message, got ${text.slice(0, 300)}`);

@@ -33,6 +33,8 @@ describe("identity from join tokens", () => {
       iceServers: [],
       role: "host",
       userId: "alice",
+      resumeToken: aJoined.resumeToken,
+      resumeGraceMs: 20000,
     });
 
     // Without a name claim, join.name is used; without a role claim, guest.
@@ -50,6 +52,8 @@ describe("identity from join tokens", () => {
       iceServers: [],
       role: "guest",
       userId: "bob",
+      resumeToken: bJoined.resumeToken,
+      resumeGraceMs: 20000,
     });
     assert.deepEqual(await b.next(), { type: "ready", isInitiator: true });
     assert.deepEqual(await a.next(), {
@@ -91,6 +95,8 @@ describe("identity from join tokens", () => {
       peerIds: [],
       members: [],
       iceServers: [],
+      resumeToken: aJoined.resumeToken,
+      resumeGraceMs: 20000,
     });
     const bJoined = await b.join("open", { name: "B" });
     assert.deepEqual(bJoined.members, [{ peerId: aJoined.peerId, name: "A" }]);

@@ -27,6 +27,7 @@ describe("HTTP", () => {
       connections: 0,
       rooms: 0,
       members: 0,
+      parked: 0,
     });
 
     const { a } = await joinPair(server, "health");

@@ -84,13 +84,13 @@ describe("message order", () => {
   it(`delivers ${ORDERED} ice messages in the order they were sent`, async () => {
     const { a, b, aId } = await joinPair(server, "order");
     for (let i = 0; i < ORDERED; i++) {
-      a.send({ type: "ice", candidate: { candidate: `candidate:${i}`, sdpMid: "0" }, seq: i });
+      a.send({ type: "ice", candidate: { candidate: `candidate:${i}`, sdpMid: "0" }, n: i });
     }
     for (let i = 0; i < ORDERED; i++) {
       assert.deepEqual(await b.next(), {
         type: "ice",
         candidate: { candidate: `candidate:${i}`, sdpMid: "0" },
-        seq: i,
+        n: i,
         from: aId,
       });
     }
@@ -101,12 +101,12 @@ describe("message order", () => {
     const { a, b, aId, bId } = await joinPair(server, "mixed-order");
     const types = ["offer", "answer", "ice", "message"];
     for (let i = 0; i < ORDERED; i++) {
-      a.send({ type: types[i % types.length], seq: i });
-      b.send({ type: types[(i + 1) % types.length], seq: i });
+      a.send({ type: types[i % types.length], n: i });
+      b.send({ type: types[(i + 1) % types.length], n: i });
     }
     for (let i = 0; i < ORDERED; i++) {
-      assert.deepEqual(await b.next(), { type: types[i % types.length], seq: i, from: aId });
-      assert.deepEqual(await a.next(), { type: types[(i + 1) % types.length], seq: i, from: bId });
+      assert.deepEqual(await b.next(), { type: types[i % types.length], n: i, from: aId });
+      assert.deepEqual(await a.next(), { type: types[(i + 1) % types.length], n: i, from: bId });
     }
     await a.expectNothing();
     await b.expectNothing();

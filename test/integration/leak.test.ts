@@ -26,7 +26,8 @@ function prng(seed: number): () => number {
 describe("no leaks after churn", () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer(BULK_LIMITS);
+    // Terminated sockets park their members: a short grace lets them expire.
+    server = await startTestServer({ ...BULK_LIMITS, resumeGraceMs: 50 });
   });
   after(async () => {
     await server.close();
@@ -94,6 +95,7 @@ describe("no leaks after churn", () => {
     await eventually(async () => {
       assert.equal(server.app.connections(), 0);
       assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0 });
+      assert.deepEqual(server.app.members(), { members: 0, parked: 0 });
     });
     const health = (await (await fetch(`${server.httpUrl}/healthz`)).json()) as Record<
       string,

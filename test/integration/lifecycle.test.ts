@@ -10,7 +10,8 @@ describe("connection lifecycle", () => {
   });
 
   it("drops a socket that stops answering heartbeats, and keeps one that answers", async () => {
-    server = await startTestServer({ heartbeatIntervalMs: 1000 });
+    // A short grace: the dropped member is parked, then announced as gone.
+    server = await startTestServer({ heartbeatIntervalMs: 1000, resumeGraceMs: 200 });
     const live = await server.connect();
     // A client whose WebSocket layer never answers pings: a dead peer behind a NAT.
     const dead = await server.connect("/ws", { autoPong: false });

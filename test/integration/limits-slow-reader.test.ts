@@ -68,7 +68,8 @@ describe("slow reader (MAX_BUFFERED_BYTES 64 KiB)", () => {
   const logs = captureLogs("warn");
   before(async () => {
     server = await startTestServer(
-      { ...BULK_LIMITS, maxBufferedBytes: MAX_BUFFERED },
+      // Cut with 4001 ("reconnect"), the reader is parked for resume first.
+      { ...BULK_LIMITS, maxBufferedBytes: MAX_BUFFERED, resumeGraceMs: 200 },
       { logger: logs.logger },
     );
   });
@@ -93,7 +94,7 @@ describe("slow reader (MAX_BUFFERED_BYTES 64 KiB)", () => {
     const gaveUp = () => logs.entries().some((line) => line.msg === "disconnecting a slow reader");
     while (!gaveUp()) {
       if (sent >= MAX_OFFERS) assert.fail(`still connected after ${sent} offers of 60 KB`);
-      for (let i = 0; i < 20; i++, sent++) sender.send({ type: "offer", sdp: OFFER, seq: sent });
+      for (let i = 0; i < 20; i++, sent++) sender.send({ type: "offer", sdp: OFFER, n: sent });
       sender.send({ type: "ping" });
       await sender.next("pong");
     }

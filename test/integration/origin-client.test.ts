@@ -146,7 +146,8 @@ describe("an origin-design client works unchanged", () => {
     second.sendRaw('{"type":"join","roomId":"1003"}');
     assert.equal((await originNext(second)).type, "joined");
     assert.equal((await originNext(first)).type, "ready");
-    await second.terminate();
+    // A closing tab sends a close frame (1001): the member leaves at once.
+    await second.close(1001);
     assert.equal((await originNext(first)).type, "peer-left");
   });
 });

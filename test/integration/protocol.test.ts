@@ -31,7 +31,12 @@ describe("protocol: 1:1 rooms", () => {
       peerIds: [],
       members: [],
       iceServers: [],
+      resumeToken: aJoined.resumeToken,
+      resumeGraceMs: 20000,
     });
+    // 128 random bits, base64url; never the peer id.
+    assert.match(String(aJoined.resumeToken), PEER_ID);
+    assert.notEqual(aJoined.resumeToken, aId);
 
     b.send({ type: "join", roomId: "1001" });
     const bJoined = await b.next("joined");
@@ -46,7 +51,10 @@ describe("protocol: 1:1 rooms", () => {
       peerIds: [aId],
       members: [{ peerId: aId }],
       iceServers: [],
+      resumeToken: bJoined.resumeToken,
+      resumeGraceMs: 20000,
     });
+    assert.notEqual(bJoined.resumeToken, aJoined.resumeToken);
 
     // The later joiner initiates; the earlier one hears about it first.
     assert.deepEqual(await b.next(), { type: "ready", isInitiator: true });
@@ -190,6 +198,8 @@ describe("protocol: 1:1 rooms", () => {
       peerIds: [],
       members: [],
       iceServers: [],
+      resumeToken: joined.resumeToken,
+      resumeGraceMs: 20000,
     });
     assert.deepEqual(await b.next(), { type: "peer-left", peerId: aId });
     assert.deepEqual(await memberIds("first"), [bId]);
@@ -244,10 +254,16 @@ describe("protocol: 1:1 rooms", () => {
     assert.deepEqual(await memberIds("close"), [aId]);
   });
 
-  it("removes a member whose connection drops without a close handshake", async () => {
+  it("removes a member whose connection drops without a close handshake once its grace is over", async () => {
+    await server.close();
+    server = await startTestServer({ resumeGraceMs: 300 });
     const { a, b, aId, bId } = await joinPair(server, "drop");
     const closed = await b.terminate();
     assert.equal(closed.code, 1006);
+    // Parked: nobody is told at once (the client may resume) ...
+    await a.expectNothing();
+    assert.deepEqual(await memberIds("drop"), [aId, bId]);
+    // ... and when RESUME_GRACE_MS is over, it is gone.
     assert.deepEqual(await a.next(), { type: "peer-left", peerId: bId });
     assert.deepEqual(await memberIds("drop"), [aId]);
     a.send({ type: "leave" });

@@ -16,6 +16,8 @@ export interface HttpDeps {
   /** Whether the server speaks TLS itself (adds HSTS). */
   readonly tls: boolean;
   readonly health: () => Promise<Record<string, unknown>>;
+  /** False while draining for shutdown: `/readyz` answers 503 so balancers stop sending. */
+  readonly ready: () => boolean;
   /** ICE servers for the bearer of `token` (undefined when none was sent). */
   readonly iceServers: (token: string | undefined) => Promise<JsonReply>;
 }
@@ -50,7 +52,7 @@ const SECURITY_HEADERS: Record<string, string> = {
   "Permissions-Policy": "camera=(self), microphone=(self), display-capture=(self), geolocation=()",
 };
 
-/** The HTTP side: health, ICE servers, and the web app's static files. */
+/** The HTTP side: health, readiness, ICE servers, and the web app's static files. */
 export function createRequestHandler(deps: HttpDeps) {
   const serveStatic =
     deps.webRoot && existsSync(join(deps.webRoot, "index.html"))
@@ -77,6 +79,16 @@ export function createRequestHandler(deps: HttpDeps) {
         (body) => sendJson(res, 200, { status: "ok", ...body }),
         () => sendJson(res, 503, { status: "error" }),
       );
+      return;
+    }
+    if (path === "/readyz") {
+      if (method !== "GET" && method !== "HEAD") {
+        methodNotAllowed(res);
+        return;
+      }
+      res.setHeader("Cache-Control", "no-store");
+      if (deps.ready()) sendJson(res, 200, { status: "ready" });
+      else sendJson(res, 503, { status: "draining" });
       return;
     }
     if (path === "/api/ice-servers") {

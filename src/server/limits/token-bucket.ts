@@ -31,11 +31,21 @@ export class TokenBucket {
 
   /** Spends `cost` tokens (default 1); false, spending none, when there are fewer. */
   take(cost = 1): boolean {
+    if (!this.has(cost)) return false;
+    this.#tokens = Math.max(0, this.#tokens - cost);
+    return true;
+  }
+
+  /** Whether `cost` tokens (default 1) are there, spending none. */
+  has(cost = 1): boolean {
     const now = this.#clock();
     this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#last) * this.#perMs);
     this.#last = now;
-    if (this.#tokens < cost - EPSILON) return false;
-    this.#tokens = Math.max(0, this.#tokens - cost);
-    return true;
+    return this.#tokens >= cost - EPSILON;
+  }
+
+  /** Whether the bucket is full (it can be forgotten: a new one is the same). */
+  get full(): boolean {
+    return this.has(this.#burst);
   }
 }

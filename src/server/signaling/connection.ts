@@ -3,10 +3,9 @@ import type { WebSocket } from "ws";
 import { CLOSE_CODES, decodeFrame, encode, protocolError } from "../../protocol/index.js";
 import { MessageLimiter } from "../limits/message-limiter.js";
 import { TokenBucket } from "../limits/token-bucket.js";
-import type { DeliveryEffect, PeerInfo } from "../rooms/rooms.js";
+import type { Member, MemberSocket } from "../members/member.js";
 import type { SignalingContext } from "./context.js";
 import { HANDLERS, leaveRoom, type SessionState, sendError } from "./handlers.js";
-import type { FrameSink } from "./registry.js";
 
 const MAX_ECHOED_TYPE = 64;
 /** How long a closing socket may take to say goodbye before it is cut. */
@@ -28,25 +27,30 @@ export function newPeerId(): string {
   return randomBytes(16).toString("base64url");
 }
 
-export interface SessionOptions {
+export interface ConnectionOptions {
   readonly peerId: string;
   /** `?token=` from the WebSocket URL, if any. */
   readonly connectionToken?: string | undefined;
+  /** The client's address (for per-address limits). */
+  readonly address: string;
 }
 
 /**
- * One WebSocket's life: limit -> decode -> validate -> authorise -> handle,
- * one message at a time in arrival order (the `Rooms` calls are
- * asynchronous, and a relay must not overtake the join before it).
- * Everything that goes wrong inside is answered on this socket and logged;
- * nothing escapes to the process.
+ * One WebSocket's life, the part of a participant that does not last: the
+ * socket, its limits, its queue, its heartbeat. It speaks for a
+ * {@link Member} (the place in a room, which does last) from `join` or
+ * `resume` until it closes or leaves. Each message goes limit -> decode ->
+ * validate -> authorise -> handle, one at a time in arrival order (the
+ * `Rooms` calls are asynchronous, and a relay must not overtake the join
+ * before it). Everything that goes wrong inside is answered on this socket
+ * and logged; nothing escapes to the process.
  */
-export class Session implements SessionState, FrameSink {
-  readonly peerId: string;
+export class Connection implements SessionState, MemberSocket {
+  /** Fresh per socket; becomes the member's on `resume`. */
+  peerId: string;
   readonly connectionToken: string | undefined;
-  roomId: string | null = null;
-  member: PeerInfo | null = null;
-  /** Set by the heartbeat; cleared when a pong arrives. */
+  readonly address: string;
+  /** Set by the heartbeat; cleared by any frame or pong from the client. */
   awaitingPong = false;
 
   readonly #socket: WebSocket;
@@ -58,14 +62,21 @@ export class Session implements SessionState, FrameSink {
   #queued = 0;
   /** The `id` of the request being handled, echoed in our replies to it. */
   #replyId: string | number | undefined;
+  /** The member this socket speaks for, if any. */
+  #member: Member | null = null;
   /** The socket is gone. */
   #closed = false;
   /** We started closing the socket (join timeout, flood, slow reader, kick). */
   #closing = false;
+  /** The code we closed with, if we started the close. */
+  #closeCode: number | undefined;
+  /** `ws` closed the socket for a protocol violation (bad UTF-8, oversize frame). */
+  #violated = false;
 
-  constructor(socket: WebSocket, ctx: SignalingContext, opts: SessionOptions) {
+  constructor(socket: WebSocket, ctx: SignalingContext, opts: ConnectionOptions) {
     this.peerId = opts.peerId;
     this.connectionToken = opts.connectionToken;
+    this.address = opts.address;
     this.#socket = socket;
     this.#ctx = ctx;
     this.#limiter = new MessageLimiter(ctx.limits.messages, ctx.clock);
@@ -78,10 +89,14 @@ export class Session implements SessionState, FrameSink {
     const bytes = Array.isArray(data)
       ? data.reduce((n, b) => n + b.length, 0)
       : (data as Buffer | ArrayBuffer).byteLength;
+    this.awaitingPong = false;
     if (!this.#admit(bytes)) return;
     if (isBinary) {
       // Queued like any frame, so the answer does not overtake earlier ones.
-      this.#enqueue(async () => sendError(this, protocolError("binary-not-supported")));
+      this.#enqueue(async () => {
+        this.#countRead();
+        sendError(this, protocolError("binary-not-supported"));
+      });
       return;
     }
     // `ws` hands text frames over as one Buffer (fragments already joined).
@@ -104,11 +119,81 @@ export class Session implements SessionState, FrameSink {
     this.#admit(0);
   }
 
-  /** The socket is gone: leave the room after whatever is in flight. */
-  closed(): Promise<void> {
+  /** `ws` is closing the socket for a protocol violation (1007, 1009): leave at once. */
+  violated(): void {
+    this.#violated = true;
+  }
+
+  /**
+   * The socket is gone (`code` as `ws` reports it: 1006 when no close frame
+   * came). After whatever is in flight, its member is parked for `resume`
+   * if the socket just dropped, or leaves if the client said goodbye (a
+   * close frame) or we closed it for a violation.
+   */
+  closed(code: number): Promise<void> {
     this.#closed = true;
     this.#clearIdleTimer();
-    return this.#enqueue(() => leaveRoom(this.#ctx, this));
+    return this.#enqueue(async () => {
+      const member = this.#member;
+      if (member && this.#parks(code) && this.#ctx.members.park(member)) {
+        this.#member = null;
+        this.#ctx.logger.debug({ peerId: member.peerId }, "member parked");
+        return;
+      }
+      await leaveRoom(this.#ctx, this);
+    });
+  }
+
+  /** Whether a close with `code` keeps the member for `resume`. */
+  #parks(code: number): boolean {
+    if (this.#violated) return false;
+    const ours = this.#closeCode;
+    // Closed by us: only a restart (1012) or a "reconnect" code (4000-4499, a slow reader).
+    if (ours !== undefined) {
+      return ours === CLOSE_CODES.serviceRestart || (ours >= 4000 && ours <= 4499);
+    }
+    // No close frame from the client: the network dropped it, or the heartbeat did.
+    return code === 1006;
+  }
+
+  get member(): Member | null {
+    return this.#member;
+  }
+
+  get roomId(): string | null {
+    return this.#member?.roomId ?? null;
+  }
+
+  /** Speaks for `member` from now on (after `join` or `resume`). */
+  attach(member: Member): void {
+    this.#member = member;
+    this.peerId = member.peerId;
+    member.connection = this;
+    this.#clearIdleTimer();
+  }
+
+  /** Lets go of the member (it left or ended); returns it. */
+  detach(): Member | null {
+    const member = this.#member;
+    this.#member = null;
+    if (member?.connection === this) member.connection = null;
+    return member;
+  }
+
+  /** MemberSocket: a host removed our member. */
+  kicked(frame: string): void {
+    this.#member = null;
+    // Written past the slow-reader check: "do not reconnect" must win over
+    // "reconnect" for a client that also reads too slowly.
+    const socket = this.#socket;
+    if (socket.readyState === socket.OPEN && !this.#closing) socket.send(frame);
+    this.close(CLOSE_CODES.kicked, "removed by a host");
+  }
+
+  /** MemberSocket: a resume elsewhere took our member; nothing queued here is handled. */
+  replaced(): void {
+    this.#member = null;
+    this.close(CLOSE_CODES.replaced, "resumed on another connection");
   }
 
   get active(): boolean {
@@ -117,10 +202,6 @@ export class Session implements SessionState, FrameSink {
 
   takeJoin(): boolean {
     return this.#joins.take();
-  }
-
-  joined(): void {
-    this.#clearIdleTimer();
   }
 
   /** Out of any room (new, left, refused as full): must join within the timeout. */
@@ -134,25 +215,34 @@ export class Session implements SessionState, FrameSink {
     this.#idleTimer.unref();
   }
 
-  /** Sends a message of ours; a reply to a request carries the request's `id`. */
+  /**
+   * Sends a message of ours; a reply to a request carries the request's
+   * `id`. In a room it is numbered and kept for replay like every frame.
+   */
   send(message: object): void {
-    this.sendFrame(
-      encode(this.#replyId === undefined ? message : { ...message, id: this.#replyId }),
-    );
+    this.sendFrame(this.#encodeReply(message));
   }
 
-  sendFrame(frame: string, effect?: DeliveryEffect): void {
+  /** Sends a frame of ours: numbered through the member in a room, as is outside. */
+  sendFrame(frame: string): void {
+    const member = this.#member;
+    if (member) member.push(frame, Buffer.byteLength(frame));
+    else this.write(frame);
+  }
+
+  /** Sends a reply that is never numbered nor replayed (`resumed`). */
+  sendUnnumbered(message: object): void {
+    this.write(this.#encodeReply(message));
+  }
+
+  #encodeReply(message: object): string {
+    return encode(this.#replyId === undefined ? message : { ...message, id: this.#replyId });
+  }
+
+  /** MemberSocket: writes a frame to the socket as it is. */
+  write(frame: string): void {
     const socket = this.#socket;
-    if (socket.readyState !== socket.OPEN) return;
-    if (effect === "kick") {
-      // The kicker removes the membership; this side only forgets it, and
-      // goes with "do not reconnect" even if it also reads too slowly.
-      socket.send(frame);
-      this.roomId = null;
-      this.member = null;
-      this.close(CLOSE_CODES.kicked, "removed by a host");
-      return;
-    }
+    if (socket.readyState !== socket.OPEN || this.#closing) return;
     if (socket.bufferedAmount > this.#ctx.limits.maxBufferedBytes) {
       // A reader this far behind would make us hold its backlog forever.
       this.#ctx.logger.warn({ peerId: this.peerId }, "disconnecting a slow reader");
@@ -167,17 +257,18 @@ export class Session implements SessionState, FrameSink {
    * From then on nothing it sent is handled, queued or not: nothing can be
    * answered any more, and a flood must not cost a log line or a timer each.
    */
-  close(code: number, reason: string): void {
+  close(code: number, reason: string, graceMs = CLOSE_GRACE_MS): void {
     const socket = this.#socket;
     if (this.#closing || socket.readyState === socket.CLOSED) return;
     this.#closing = true;
+    this.#closeCode = code;
     this.#clearIdleTimer();
     socket.close(code, reason);
     // Stop reading a flooder: its backlog would otherwise still be parsed,
     // frame by frame, until the grace period ends (our close frame is still
     // written). Others are read on, so their close reply ends things early.
     if (code === CLOSE_CODES.policyViolation) socket.pause();
-    setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+    setTimeout(() => socket.terminate(), graceMs).unref();
   }
 
   /** Applies the message limits to one incoming frame; true when it may be handled. */
@@ -187,7 +278,10 @@ export class Session implements SessionState, FrameSink {
       case "accept":
         return true;
       case "refuse":
-        this.#enqueue(async () => sendError(this, protocolError("rate-limited")));
+        this.#enqueue(async () => {
+          this.#countRead();
+          sendError(this, protocolError("rate-limited"));
+        });
         return false;
       case "drop":
         return false;
@@ -202,6 +296,7 @@ export class Session implements SessionState, FrameSink {
     // A closing or closed session only cleans up: a kicked member's queued
     // join must not take it back into a room.
     if (this.#closed || this.#closing) return;
+    this.#countRead();
     const decoded = decodeFrame(text);
     if (!decoded.ok) return sendError(this, decoded.error);
     this.#replyId = requestId(decoded.message);
@@ -221,6 +316,11 @@ export class Session implements SessionState, FrameSink {
     } finally {
       this.#replyId = undefined;
     }
+  }
+
+  /** One more frame of the client's read for its member (what `resumed.received` counts). */
+  #countRead(): void {
+    if (this.#member) this.#member.received++;
   }
 
   #enqueue(task: () => Promise<void>): Promise<void> {

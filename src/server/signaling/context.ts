@@ -1,13 +1,19 @@
 import type { Logger } from "pino";
 import type { IceServer } from "../../protocol/index.js";
 import type { TokenVerifier } from "../auth/join-tokens.js";
+import type { FailureLimiter } from "../limits/failure-limiter.js";
 import type { MessageLimits } from "../limits/message-limiter.js";
 import type { Clock } from "../limits/token-bucket.js";
+import type { Members } from "../members/members.js";
 import type { Rooms } from "../rooms/rooms.js";
 
 /** What every session and handler needs; built once by the app. */
 export interface SignalingContext {
   readonly rooms: Rooms;
+  /** The members of this process's rooms, connected or parked. */
+  readonly members: Members;
+  /** Refused resumes per client address. */
+  readonly resumeFailures: FailureLimiter;
   readonly logger: Logger;
   /** Capacity of a room created without a `maxPeers` claim. */
   readonly maxPeers: number;

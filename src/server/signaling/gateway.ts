@@ -5,16 +5,14 @@ import { CLOSE_CODES } from "../../protocol/index.js";
 import type { ClientAddressOf } from "../http/client-address.js";
 import { requestUrl } from "../http/request-url.js";
 import type { ConnectionCounter } from "../limits/connection-counter.js";
+import { Connection, newPeerId } from "./connection.js";
 import type { SignalingContext } from "./context.js";
-import type { LocalPeers } from "./registry.js";
-import { newPeerId, Session } from "./session.js";
 
 export interface GatewayOptions {
   /** Largest accepted frame in bytes; `ws` closes larger ones with 1009. */
   readonly maxMessageBytes: number;
-  /** Ping interval; a socket that has not answered the previous ping is dropped. */
+  /** Ping interval; a socket silent since the previous ping is dropped (and its member parked). */
   readonly heartbeatIntervalMs: number;
-  readonly peers: LocalPeers;
   /** Lower-case origins allowed to connect; empty allows any. */
   readonly allowedOrigins: readonly string[];
   readonly connectionsPerIp: ConnectionCounter;
@@ -27,15 +25,17 @@ const WS_PATHS = new Set(["/", "/ws"]);
 
 /**
  * Accepts WebSocket upgrades on the HTTP server and gives each socket a
- * {@link Session}. Refusals (path, origin, connections per address) are
+ * {@link Connection}. Refusals (path, origin, connections per address) are
  * plain HTTP answers before any WebSocket exists. Sockets are found dead by
- * ping/pong, not only by TCP close.
+ * ping/pong, not only by TCP close: one that has sent nothing (no frame, no
+ * pong) since the previous ping is cut, so a silently dead socket is found
+ * within two intervals.
  */
 export class SignalingGateway {
   readonly #wss: WebSocketServer;
   readonly #ctx: SignalingContext;
   readonly #opts: GatewayOptions;
-  readonly #sessions = new Map<WebSocket, Session>();
+  readonly #connections = new Map<WebSocket, Connection>();
   readonly #heartbeat: NodeJS.Timeout;
   #closing = false;
 
@@ -56,7 +56,7 @@ export class SignalingGateway {
 
   /** Number of open sockets. */
   get connections(): number {
-    return this.#sessions.size;
+    return this.#connections.size;
   }
 
   /** The HTTP server's `upgrade` listener. */
@@ -107,59 +107,63 @@ export class SignalingGateway {
 
   #accept(ws: WebSocket, address: string, token: string | undefined): void {
     const peerId = (this.#opts.createPeerId ?? newPeerId)();
-    const session = new Session(ws, this.#ctx, { peerId, connectionToken: token });
-    this.#sessions.set(ws, session);
-    this.#opts.peers.add(peerId, session);
+    const connection = new Connection(ws, this.#ctx, { peerId, connectionToken: token, address });
+    this.#connections.set(ws, connection);
     this.#ctx.logger.debug({ peerId, address }, "socket connected");
 
-    ws.on("message", (data, isBinary) => session.receive(data, isBinary));
-    ws.on("ping", (data) => session.receivePing(data));
-    ws.on("pong", () => session.receivePong());
-    // `ws` emits 'error' for protocol violations (bad UTF-8 -> 1007,
-    // oversize -> 1009) and then closes; 'close' does the cleanup.
+    ws.on("message", (data, isBinary) => connection.receive(data, isBinary));
+    ws.on("ping", (data) => connection.receivePing(data));
+    ws.on("pong", () => connection.receivePong());
+    // `ws` emits 'error' only for protocol violations (bad UTF-8 -> 1007,
+    // oversize -> 1009) and then closes: such a member leaves at once.
     ws.on("error", (error) => {
-      this.#ctx.logger.debug({ peerId, err: error.message }, "socket error");
+      connection.violated();
+      this.#ctx.logger.debug({ peerId: connection.peerId, err: error.message }, "socket error");
     });
     ws.on("close", (code) => {
-      this.#sessions.delete(ws);
+      this.#connections.delete(ws);
       this.#opts.connectionsPerIp.release(address);
-      this.#ctx.logger.debug({ peerId, code }, "socket closed");
-      void session.closed().finally(() => this.#opts.peers.delete(peerId));
+      this.#ctx.logger.debug({ peerId: connection.peerId, code }, "socket closed");
+      void connection.closed(code);
     });
   }
 
   #beat(): void {
-    for (const [ws, session] of this.#sessions) {
-      if (session.awaitingPong) {
+    for (const [ws, connection] of this.#connections) {
+      if (connection.awaitingPong) {
+        // Cut without a close frame: to the member, the network dropped it.
         ws.terminate();
         continue;
       }
-      session.awaitingPong = true;
+      connection.awaitingPong = true;
       ws.ping();
     }
   }
 
-  /** Closes every socket with `code` and waits for their sessions to clean up. */
-  async close(
-    code: number = CLOSE_CODES.serviceRestart,
-    reason = "server shutting down",
-  ): Promise<void> {
+  /** Refuses new upgrades (503) from now on: the server is draining. */
+  stopAccepting(): void {
+    this.#closing = true;
+  }
+
+  /**
+   * Closes every socket with 1012 ("restarting: reconnect") and waits up
+   * to `drainMs` for them to go; the rest are cut. Their members are
+   * parked, not announced as gone: on one node they go with the process,
+   * and nobody is told that someone left who did not.
+   */
+  async close(drainMs: number): Promise<void> {
     // From now on upgrades get 503: a client reconnecting on our 1012 must
     // not slip in after the sockets to close were counted.
     this.#closing = true;
     clearInterval(this.#heartbeat);
-    const pending = [...this.#sessions.keys()].map(
-      (ws) =>
-        new Promise<void>((resolve) => {
-          ws.once("close", () => resolve());
-          ws.close(code, reason);
-          setTimeout(() => {
-            ws.terminate();
-            resolve();
-          }, 2000).unref();
-        }),
+    const sockets = [...this.#connections];
+    const gone = sockets.map(
+      ([ws]) => new Promise<void>((resolve) => ws.once("close", () => resolve())),
     );
-    await Promise.all(pending);
+    for (const [, connection] of sockets) {
+      connection.close(CLOSE_CODES.serviceRestart, "server shutting down", drainMs);
+    }
+    await Promise.all(gone);
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
 }

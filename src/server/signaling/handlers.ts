@@ -1,4 +1,5 @@
 import {
+  ackSchema,
   encode,
   type IceServer,
   joinSchema,
@@ -8,31 +9,45 @@ import {
   type ProtocolError,
   protocolError,
   type Role,
+  resumeSchema,
 } from "../../protocol/index.js";
 import { type Identity, tokenAdmits } from "../auth/join-tokens.js";
+import type { Member } from "../members/member.js";
 import type { PeerInfo } from "../rooms/rooms.js";
 import type { SignalingContext } from "./context.js";
 import { relayFrame } from "./relay-frame.js";
 import { describeIssues } from "./schema-errors.js";
 
-/** The part of a session the handlers act on. */
+/** The part of a connection the handlers act on. */
 export interface SessionState {
+  /** This connection's peer id (the member's, once it joined or resumed). */
   readonly peerId: string;
-  roomId: string | null;
-  /** What the others see of this member while it is in a room. */
-  member: PeerInfo | null;
+  /** The member this connection speaks for, if any. */
+  readonly member: Member | null;
+  /** The member's room, if any. */
+  readonly roomId: string | null;
   /** A token given on the WebSocket URL (`?token=`), used when `join` carries none. */
   readonly connectionToken: string | undefined;
+  /** The client's address, for per-address limits. */
+  readonly address: string;
+  /** Speaks for `member` from now on. */
+  attach(member: Member): void;
+  /** Lets go of the member; returns it. */
+  detach(): Member | null;
   /** Spends one join from this connection's allowance; false when exhausted. */
   takeJoin(): boolean;
-  /** Called after every successful join. */
-  joined(): void;
-  /** Called whenever the session ends up in no room. */
+  /** Called whenever the connection ends up in no room. */
   leftRoom(): void;
   /** False once the socket is closing or closed (kicked, flooding, gone). */
   readonly active: boolean;
+  /** Sends a message of ours (numbered in a room). */
   send(message: object): void;
+  /** Sends an encoded frame of ours (numbered in a room). */
   sendFrame(frame: string): void;
+  /** Sends a reply that is never numbered (`resumed`). */
+  sendUnnumbered(message: object): void;
+  /** Writes an already numbered frame to the socket. */
+  write(frame: string): void;
 }
 
 export type Handler = (
@@ -103,10 +118,10 @@ const join: Handler = async (ctx, session, message) => {
     return session.send({ type: "full", roomId });
   }
 
-  session.roomId = roomId;
-  session.member = member;
-  session.joined();
+  const { member: place, resumeToken } = ctx.members.create(session.peerId, roomId, member);
+  session.attach(place);
   const iceServers: IceServer[] = ctx.iceServers(identity?.sub ?? session.peerId);
+  // The first numbered frame of this membership: seq 1.
   session.send({
     type: "joined",
     roomId,
@@ -116,6 +131,8 @@ const join: Handler = async (ctx, session, message) => {
     members: result.others.map(publicMember),
     iceServers,
     ...(identity ? { role: identity.role, userId: identity.sub } : {}),
+    resumeToken,
+    resumeGraceMs: ctx.members.graceMs,
   });
   if (result.others.length === 0) return;
 
@@ -213,6 +230,81 @@ const ping: Handler = async (_ctx, session) => {
   session.send({ type: "pong" });
 };
 
+/**
+ * Takes a parked (or still connected) member back on this socket. Every
+ * refusal is the same frame, whatever the cause, so a guesser learns
+ * nothing; refusals are limited per address. On success, `resumed` is
+ * written first, then the frames after `lastSeq`, then live traffic: the
+ * attach and the replay happen in one synchronous step, so nothing can be
+ * delivered in between.
+ */
+const resume: Handler = async (ctx, session, message) => {
+  const parsed = resumeSchema.safeParse(message);
+  if (!parsed.success) {
+    return sendError(session, protocolError("bad-message", describeIssues(parsed.error)));
+  }
+  if (session.member !== null) {
+    return sendError(
+      session,
+      protocolError("bad-message", "resume only on a connection that is in no room"),
+    );
+  }
+  if (!ctx.resumeFailures.allows(session.address)) {
+    return sendError(session, protocolError("rate-limited", "too many refused resumes; join"));
+  }
+  if (!session.takeJoin()) {
+    return sendError(session, protocolError("rate-limited", "too many joins; slow down"));
+  }
+  const { peerId, resumeToken, lastSeq } = parsed.data;
+  // The room's members now, read before the synchronous take-over below.
+  const candidate = ctx.members.get(peerId);
+  const others = candidate
+    ? (await ctx.rooms.members(candidate.roomId)).filter((p) => p.peerId !== peerId)
+    : [];
+  if (!session.active) return;
+  const claim = ctx.members.claim(peerId, resumeToken, lastSeq);
+  if (!claim.ok) {
+    ctx.resumeFailures.record(session.address);
+    ctx.logger.debug({ reason: claim.reason }, "refused a resume");
+    // The owner asked (right token) but what it missed is gone: its place
+    // is useless now, and holding it would keep it out of its own room.
+    if (claim.member) await endMember(ctx, claim.member);
+    return sendError(session, protocolError("resume-failed"));
+  }
+  const member = claim.member;
+  member.connection?.replaced();
+  session.attach(member);
+  const { info } = member;
+  session.sendUnnumbered({
+    type: "resumed",
+    roomId: member.roomId,
+    peerId,
+    peerIds: others.map((p) => p.peerId),
+    members: others.map(publicMember),
+    iceServers: ctx.iceServers(info.userId ?? peerId),
+    ...(info.role !== undefined ? { role: info.role } : {}),
+    ...(info.userId !== undefined ? { userId: info.userId } : {}),
+    resumeToken,
+    received: member.received,
+    seq: member.lastSeq,
+  });
+  for (const frame of claim.frames) session.write(frame);
+  ctx.logger.debug({ peerId, replayed: claim.frames.length }, "member resumed");
+};
+
+/** The client processed everything up to `seq`: the replay window lets go of it. */
+const ack: Handler = async (_ctx, session, message) => {
+  const parsed = ackSchema.safeParse(message);
+  if (!parsed.success) {
+    return sendError(session, protocolError("bad-message", describeIssues(parsed.error)));
+  }
+  // An ack racing a leave is stale, not wrong: nothing to do outside a room.
+  const member = session.member;
+  if (member && !member.ack(parsed.data.seq)) {
+    sendError(session, protocolError("bad-message", "ack of a seq that was never sent"));
+  }
+};
+
 /** Handlers by client message type. A Map, so `__proto__` or `constructor` never resolve. */
 export const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ["join", join],
@@ -221,30 +313,42 @@ export const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ["kick", kick],
   ["lock", setLock(true)],
   ["unlock", setLock(false)],
+  ["resume", resume],
+  ["ack", ack],
   ["offer", relay],
   ["answer", relay],
   ["ice", relay],
   ["message", relay],
 ]);
 
-/** Removes the session from its room, if any, and tells the others. */
+/** Takes the connection's member, if any, out of its room and tells the others. */
 export async function leaveRoom(ctx: SignalingContext, session: SessionState): Promise<void> {
-  const roomId = session.roomId;
-  if (roomId === null) return;
-  session.roomId = null;
-  session.member = null;
+  const member = session.detach();
+  if (member === null) return;
   session.leftRoom();
-  const removed = await ctx.rooms.leave(roomId, session.peerId);
-  if (!removed) return;
-  await ctx.rooms.deliver(roomId, encode({ type: "peer-left", peerId: session.peerId }), {
-    from: session.peerId,
-  });
+  await endMember(ctx, member);
+}
+
+/** Ends a member: out of its room, and the others get `peer-left`. */
+export async function endMember(ctx: SignalingContext, member: Member): Promise<void> {
+  ctx.members.end(member);
+  await announceGone(ctx, member);
+}
+
+/**
+ * Removes an ended member from its room and tells the others (also when
+ * its grace period ran out).
+ */
+export async function announceGone(ctx: SignalingContext, member: Member): Promise<void> {
+  const { roomId, peerId } = member;
+  if (!(await ctx.rooms.leave(roomId, peerId))) return;
+  await ctx.rooms.deliver(roomId, encode({ type: "peer-left", peerId }), { from: peerId });
 }
 
 /** The room of a host, or why the session may not act as one. */
 function hostRoom(session: SessionState): string | ProtocolError {
   if (session.roomId === null) return protocolError("not-in-room");
-  if (session.member?.role !== "host") {
+  if (session.member?.info.role !== "host") {
     return protocolError("forbidden", "only a host can do that");
   }
   return session.roomId;

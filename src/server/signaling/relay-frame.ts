@@ -4,7 +4,8 @@
  * it, not re-serialised, which keeps the hot path to one `JSON.parse` per
  * message and means a payload Node can parse but not stringify (say, arrays
  * nested 30,000 deep) cannot crash the relay. Frames with a client-sent
- * `from` or a possibly duplicated `type` are rebuilt instead.
+ * `from` or `seq` (both are ours to set: `seq` is added per recipient
+ * after this) or a possibly duplicated `type` are rebuilt instead.
  *
  * Returns `null` when the frame cannot be relayed safely.
  */
@@ -14,7 +15,11 @@ export function relayFrame(
   from: string,
 ): string | null {
   const fromField = `"from":${JSON.stringify(from)}`;
-  if (!Object.hasOwn(message, "from") && !mayHideDuplicateType(text)) {
+  if (
+    !Object.hasOwn(message, "from") &&
+    !Object.hasOwn(message, "seq") &&
+    !mayHideDuplicateType(text)
+  ) {
     // `text` parsed as an object with a `type`, so its last non-blank
     // character is the closing brace and the object is not empty.
     const end = text.lastIndexOf("}");
@@ -22,7 +27,7 @@ export function relayFrame(
   }
   // Rebuild from the parsed object: drops a client-sent `from` and any
   // duplicate keys. Rare for our SDK's messages, so re-serialising is fine.
-  const { from: _forged, ...rest } = message;
+  const { from: _forged, seq: _forgedSeq, ...rest } = message;
   try {
     const body = JSON.stringify(rest);
     return body === "{}" ? `{${fromField}}` : `${body.slice(0, -1)},${fromField}}`;
