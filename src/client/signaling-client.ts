@@ -728,7 +728,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     if (!socket) throw new SignalroomError("not-connected", "not connected: call connect() first");
     socket.send(text);
     this.#written++;
-    if (type === "ack" || type === "ping") return;
+    // Pings and acks are kept too (never re-sent): a gap is told by the oldest frame held.
     this.#outbox.push({ frame: this.#written, type, text });
     if (this.#outbox.length > this.#opts.maxResend) this.#outbox.shift();
   }
