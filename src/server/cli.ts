@@ -4,7 +4,8 @@ import { ConfigError, helpText, loadConfig } from "./config.js";
 import { TOKEN_HELP, tokenCommand } from "./token-command.js";
 
 /**
- * `signalroom [options]`: argv + env -> config -> app, until SIGINT/SIGTERM.
+ * `signalroom [options]`: argv + env -> config -> app, until SIGINT/SIGTERM
+ * (which drain: see `Signalroom.close`; a second signal exits at once).
  * `signalroom token ...`: mints a join token and exits.
  */
 async function main(argv: string[]): Promise<void> {
@@ -23,16 +24,31 @@ async function main(argv: string[]): Promise<void> {
   }
   const config = loadConfig({ env: process.env, argv });
   const app = await startSignalroom(config);
-  const stop = (signal: string) => {
-    app.logger.info({ signal }, "shutting down");
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second signal: the operator means it. No more draining.
+      app.logger.warn({ signal }, "exiting at once");
+      process.exit(EXIT_ON_SIGNAL[signal] ?? 1);
+    }
+    stopping = true;
+    app.logger.info({ signal, drainMs: config.shutdownDrainMs }, "shutting down");
+    // The drain is bounded in close() itself; this is a last resort should
+    // anything (a stuck HTTP request) hold the process past it.
+    setTimeout(() => process.exit(0), config.shutdownDrainMs + FORCE_EXIT_SLACK_MS).unref();
     app.close().then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
-  process.once("SIGINT", () => stop("SIGINT"));
-  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
 }
+
+/** How long past the drain a stuck shutdown may take before the process just exits. */
+const FORCE_EXIT_SLACK_MS = 2000;
+/** Exit codes after a second signal: 128 + the signal's number, as shells report it. */
+const EXIT_ON_SIGNAL: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof ConfigError) {

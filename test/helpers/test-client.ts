@@ -44,6 +44,10 @@ export class TestClient {
   lastSeq = 0;
   /** Frames whose `seq` broke the numbering (not 1 on `joined`, not last + 1 otherwise). */
   readonly seqViolations: string[] = [];
+  /** The last `joined` received (with its resume token), if any. */
+  joinedMessage: Msg | null = null;
+  /** Frames sent since the last `join` frame: what the server counts as `received`. */
+  framesSent = 0;
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
@@ -112,6 +116,7 @@ export class TestClient {
       return;
     }
     if (typeof value !== "object" || value === null || value.type === "resumed") return;
+    if (value.type === "joined") this.joinedMessage = value as Msg;
     if (!Object.hasOwn(value, "seq")) return;
     const seq = value.seq;
     const expected = value.type === "joined" ? 1 : this.lastSeq === 0 ? seq : this.lastSeq + 1;
@@ -133,13 +138,20 @@ export class TestClient {
     return this.#inbox.length;
   }
 
+  /** The peer id from the last `joined`. */
+  get peerId(): string {
+    return String(this.joinedMessage?.peerId ?? "");
+  }
+
   /** Sends `message` as one JSON text frame. */
   send(message: unknown): void {
-    this.ws.send(JSON.stringify(message));
+    this.sendRaw(JSON.stringify(message));
   }
 
   /** Sends text (a text frame) or bytes (a binary frame unless `binary: false`). */
   sendRaw(data: string | Buffer, opts: { binary?: boolean } = {}): void {
+    if (typeof data === "string" && /^\s*\{\s*"type"\s*:\s*"join"/.test(data)) this.framesSent = 0;
+    else this.framesSent++;
     this.ws.send(data, { binary: opts.binary ?? typeof data !== "string" });
   }
 
