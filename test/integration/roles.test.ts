@@ -4,6 +4,7 @@ import { type MintOptions, mintJoinToken } from "../../src/server/auth/mint-toke
 import { joinPair, startTestServer, type TestServer } from "../helpers/server.js";
 import type { Msg, TestClient } from "../helpers/test-client.js";
 import { HS_SECRET } from "../helpers/tokens.js";
+import { eventually } from "../helpers/wait.js";
 
 const mint = (opts: MintOptions) => mintJoinToken({ secret: HS_SECRET }, opts);
 
@@ -43,6 +44,21 @@ describe("host roles: kick, lock, unlock", () => {
     }
     return { host, hostId, guests: joined };
   }
+
+  it("kick reaches a parked member: it is gone at once and cannot resume", async () => {
+    const { host, guests } = await room("kick-parked", 2);
+    const [parked, other] = guests as [(typeof guests)[0], (typeof guests)[0]];
+    const token = String(parked.client.joinedMessage?.resumeToken);
+    await parked.client.terminate();
+    await eventually(() => assert.equal(server.app.members().parked, 1));
+    host.send({ type: "kick", peerId: parked.peerId });
+    assert.deepEqual(await host.next(), { type: "peer-left", peerId: parked.peerId });
+    assert.deepEqual(await other.client.next(), { type: "peer-left", peerId: parked.peerId });
+    assert.deepEqual(server.app.members(), { members: 2, parked: 0 });
+    const again = await server.connect();
+    again.send({ type: "resume", peerId: parked.peerId, resumeToken: token, lastSeq: 0 });
+    await again.nextError("resume-failed");
+  });
 
   it("kick: the target gets kicked and closes with 4501; the others get peer-left", async () => {
     const { host, hostId, guests } = await room("k", 2);
