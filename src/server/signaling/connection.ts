@@ -110,6 +110,7 @@ export class Connection implements SessionState, MemberSocket {
    * answered only when admitted. The gateway turns `ws`'s auto-pong off.
    */
   receivePing(data: Buffer): void {
+    this.awaitingPong = false;
     if (this.#admit(data.length)) this.#socket.pong(data);
   }
 
