@@ -1,20 +1,33 @@
 /**
  * `npm run bench`: relay throughput, round-trip latency and memory per
  * socket of Signalroom against a baseline measured in the same run (the
- * origin design's relay, bench/baseline-server.ts). Servers and the load
- * generator are separate processes on 127.0.0.1, stopped by pid; every
- * loop is bounded. Prints figures and ratios; asserts nothing.
+ * origin design's relay, bench/baseline-server.ts), the flood scenario, and
+ * the fault scenario (bench/fault.ts: drops and resumes under steady
+ * traffic). Servers and load generators are separate processes on
+ * 127.0.0.1, stopped by pid; every loop is bounded. Prints figures and
+ * ratios; exits non-zero only when the fault scenario lost, duplicated or
+ * reordered a message, a resume failed, or someone was told a peer left. `tsx bench/run.ts fault` (or `relay`,
+ * `flood`) runs only the scenarios named.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import type { FaultResult } from "./fault.js";
 
 const root = join(import.meta.dirname, "..");
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 200);
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
+const SEED = Number(process.env.BENCH_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const SCENARIOS = ["relay", "flood", "fault"];
+const chosen = process.argv.slice(2);
+for (const name of chosen) {
+  if (!SCENARIOS.includes(name))
+    throw new Error(`unknown scenario ${name}: ${SCENARIOS.join(", ")}`);
+}
+const runs = (name: string) => chosen.length === 0 || chosen.includes(name);
 
 interface Target {
   name: string;
@@ -176,6 +189,14 @@ async function main(): Promise<void> {
   if (!existsSync(join(root, "dist", "server", "cli.js"))) {
     throw new Error("build first: npm run build");
   }
+  if (runs("relay")) await relay();
+  if (runs("flood")) await flood();
+  if (runs("fault")) await fault();
+}
+
+const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(2));
+
+async function relay(): Promise<void> {
   console.log(
     `bench: ${PAIRS} rooms of 2 (${PAIRS * 2} sockets), ${MESSAGES} relayed ice messages per socket, ` +
       `${ROUNDS} offer/answer round trips per room, best of ${REPEATS}\n`,
@@ -199,7 +220,6 @@ async function main(): Promise<void> {
     ["server RSS peak (MB)", base.peakRssMb, ours.peakRssMb, ""],
     ["memory per socket (KB)", perSocketKb(base), perSocketKb(ours), "lower is better"],
   ];
-  const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(2));
   console.log(
     `${"metric".padEnd(26)}${"baseline".padStart(12)}${"signalroom".padStart(12)}${"ratio".padStart(9)}`,
   );
@@ -209,7 +229,9 @@ async function main(): Promise<void> {
       `${name.padEnd(26)}${fmt(b).padStart(12)}${fmt(o).padStart(12)}${ratio.padStart(9)}  ${note}`,
     );
   }
+}
 
+async function flood(): Promise<void> {
   // Flood: one pair's round trips, quiet and while 8 connections flood.
   // Signalroom runs with its default message limits here (the per-address
   // cap is raised only because every socket comes from 127.0.0.1).
@@ -237,6 +259,110 @@ async function main(): Promise<void> {
   ];
   for (const [name, b, o] of floodRows) {
     console.log(`${name.padEnd(26)}${fmt(b).padStart(12)}${fmt(o).padStart(12)}`);
+  }
+}
+
+/**
+ * Fault: 100 rooms of 2 under steady numbered traffic, 50 random drops
+ * (severed or blackholed) and resumes; see bench/fault.ts. Limits raised
+ * for bulk traffic as for throughput; a 1 s heartbeat; the default grace.
+ */
+async function fault(): Promise<void> {
+  const ours = targets[1] as Target;
+  const rooms = Number(process.env.BENCH_FAULT_ROOMS ?? 100);
+  const heartbeatMs = 1000;
+  const silentMs = 3000;
+  const args = {
+    cli: join(root, "dist", "server", "cli.js"),
+    env: { ...ours.env, HEARTBEAT_INTERVAL_MS: String(heartbeatMs) },
+    rooms,
+    ratePerSecond: 5,
+    ackEveryMs: 1000,
+    drops: 50,
+    probes: 50,
+    trafficMs: 24_000,
+    silentMs,
+    windowFrames: 25,
+    payloadBytes: 200,
+    seed: SEED,
+    deadlineMs: 90_000,
+  };
+  const r = await runGenerator<FaultResult>("fault.ts", args);
+  console.log(
+    `\nfault: ${r.members} members (${rooms} rooms of 2), each through its own TCP proxy; ` +
+      `${args.ratePerSecond} numbered messages/s each, acks every ${args.ackEveryMs} ms;\n` +
+      `${r.severed + r.blackholed} drops of distinct members at random moments ` +
+      `(${r.severed} severed, ${r.blackholed} blackholed; a client gives a socket up after ` +
+      `${silentMs} ms of silence); heartbeat ${r.heartbeatMs} ms, resume grace ${r.graceMs} ms, ` +
+      `seed ${SEED}, ${r.seconds.toFixed(0)} s`,
+  );
+  console.log(
+    `${"metric".padEnd(34)}${"signalroom".padStart(12)}${"reference".padStart(12)}${"ratio".padStart(9)}`,
+  );
+  const row = (name: string, value: number | string, ref?: number, note = "") => {
+    const v =
+      typeof value !== "number" ? value : Number.isInteger(value) ? String(value) : fmt(value);
+    const ratio = ref === undefined || typeof value !== "number" ? "" : (value / ref).toFixed(2);
+    const shown = ref === undefined ? "" : fmt(ref);
+    console.log(
+      `${name.padEnd(34)}${v.padStart(12)}${shown.padStart(12)}${ratio.padStart(9)}  ${note}`,
+    );
+  };
+  const hb = r.heartbeatMs;
+  row(`blackhole -> parked min (ms)`, r.detectBlackhole.min, hb, "ref: 1 heartbeat interval");
+  row(`blackhole -> parked median (ms)`, r.detectBlackhole.p50, 1.5 * hb, "ref: 1.5 intervals");
+  row(`blackhole -> parked max (ms)`, r.detectBlackhole.max, 2 * hb, "ref: 2 intervals, the bound");
+  row(`sever -> parked median (ms)`, r.detectSever.p50);
+  row(`sever -> parked max (ms)`, r.detectSever.max);
+  row("drops not parked before resume", r.notParked, undefined, "taken over (4502) instead");
+  row("peak parked at once (/healthz)", r.peakParked);
+  const rate = r.resumesTried === 0 ? 0 : (100 * r.resumesOk) / r.resumesTried;
+  row(
+    "resumes succeeded",
+    `${r.resumesOk}/${r.resumesTried}`,
+    undefined,
+    `${rate.toFixed(1)} %${r.unplannedReconnects ? `, ${r.unplannedReconnects} unplanned` : ""}`,
+  );
+  const joinRef = "ref: a fresh connect + join under the same load";
+  row("resume p50 (ms)", r.resume.p50, r.join.p50, joinRef);
+  row("resume p99 (ms)", r.resume.p99, r.join.p99, joinRef);
+  row("outage after a sever p50 (ms)", r.outageSever.p50, undefined, "drop -> resumed");
+  row("outage after a blackhole p50 (ms)", r.outageBlackhole.p50, undefined, "drop -> resumed");
+  row("frames replayed by the server", r.framesReplayed);
+  row("frames re-sent by clients", r.framesResent);
+  row("frames dropped by seq", r.droppedBySeq, undefined, "replays already processed");
+  row("messages sent", r.sent);
+  row("messages delivered", r.delivered);
+  row("messages lost", r.lost, undefined, "MUST be 0");
+  row("messages duplicated", r.duplicated, undefined, "MUST be 0");
+  row("messages out of order", r.outOfOrder, undefined, "MUST be 0");
+  row("peer-left told", r.peerLeft, undefined, "nobody left: MUST be 0");
+  const m = r.memory;
+  row(
+    "memory per parked member (KB)",
+    m.parkedKb,
+    m.connectedKb,
+    `ref: a connected member; both hold ${m.windowFrames} unacked frames (${(m.windowBytes / 1024).toFixed(1)} KB)`,
+  );
+  row("server heap, no members (MB)", m.heapIdleMb, undefined, "after a full GC");
+  row(`server heap, ${m.members} connected (MB)`, m.heapConnectedMb, m.heapIdleMb);
+  row(`server heap, ${m.members} parked (MB)`, m.heapParkedMb, m.heapIdleMb);
+  row("server RSS, parked (MB)", m.rssParkedMb, m.rssIdleMb, "ref: no members");
+  const errors = Object.entries(r.errors);
+  if (errors.length > 0) {
+    console.log(`errors received: ${errors.map(([c, n]) => `${c} ${n}`).join(", ")}`);
+  }
+  const failures = [
+    r.lost && `${r.lost} lost`,
+    r.duplicated && `${r.duplicated} duplicated`,
+    r.outOfOrder && `${r.outOfOrder} out of order`,
+    r.seqGaps && `${r.seqGaps} seq gaps`,
+    r.peerLeft && `${r.peerLeft} peer-left`,
+    r.resumesOk !== r.resumesTried && `${r.resumesTried - r.resumesOk} failed resumes`,
+  ].filter(Boolean);
+  if (failures.length > 0) {
+    console.log(`FAIL: ${failures.join(", ")}`);
+    process.exitCode = 1;
   }
 }
 
