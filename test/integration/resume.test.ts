@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import type { Socket } from "node:net";
 import { afterEach, describe, it } from "node:test";
 import type { Config } from "../../src/server/config.js";
+import { manualClock } from "../helpers/clock.js";
 import { joinPair, startTestServer, type TestServer } from "../helpers/server.js";
 import { TcpProxy } from "../helpers/tcp-proxy.js";
 import { TestClient } from "../helpers/test-client.js";
@@ -369,6 +371,35 @@ describe("resume", () => {
     const got = await b.nextNumbered("message");
     assert.deepEqual(got, { type: "message", data: 1, from: aId, seq: b.lastSeq });
     assert.notEqual(got.seq, 999999);
+  });
+
+  it("counts frames the rate limiter dropped as read, so the client re-sends none it need not", async () => {
+    const time = manualClock();
+    server = await startTestServer(
+      { rateLimitPerSecond: 1, rateLimitBurst: 2, rateLimitCloseAfter: 100 },
+      { clock: time.clock },
+    );
+    const { a, b, bId } = await joinPair(server, "drops");
+    const { token } = await tokenOf(server, b); // 1 frame, and the ping's token
+    time.advance(10_000);
+    // One TCP write, so the limiter judges all five before anything is answered.
+    const tcp = (b.ws as unknown as { _socket: Socket })._socket;
+    tcp.cork();
+    for (let i = 1; i <= 5; i++) b.send({ type: "message", data: i });
+    tcp.uncork();
+    await b.nextError("rate-limited"); // the third; the fourth and fifth are dropped unanswered
+    time.advance(10_000);
+    b.send({ type: "message", data: 6 });
+    for (const data of [1, 2, 6]) {
+      assert.deepEqual(await a.next("message"), { type: "message", data, from: bId });
+    }
+    const lastSeq = b.lastSeq;
+    await b.terminate();
+    const again = await server.connect();
+    again.send({ type: "resume", peerId: bId, resumeToken: token, lastSeq });
+    // ping, 5 messages (2 relayed, 1 refused, 2 dropped), 1 more relayed.
+    assert.equal((await again.next("resumed")).received, 7);
+    await a.expectNothing();
   });
 
   it("finds a blackholed socket within two heartbeat intervals and parks its member", async () => {

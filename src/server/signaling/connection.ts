@@ -68,6 +68,8 @@ export class Connection implements SessionState, MemberSocket {
   #closed = false;
   /** We started closing the socket (join timeout, flood, slow reader, kick). */
   #closing = false;
+  /** Frames the limiter dropped since the last queued frame (see #enqueueFrame). */
+  #dropsUncounted = 0;
   /** The code we closed with, if we started the close. */
   #closeCode: number | undefined;
   /** `ws` closed the socket for a protocol violation (bad UTF-8, oversize frame). */
@@ -93,15 +95,12 @@ export class Connection implements SessionState, MemberSocket {
     if (!this.#admit(bytes)) return;
     if (isBinary) {
       // Queued like any frame, so the answer does not overtake earlier ones.
-      this.#enqueue(async () => {
-        this.#countRead();
-        sendError(this, protocolError("binary-not-supported"));
-      });
+      this.#enqueueFrame(async () => sendError(this, protocolError("binary-not-supported")));
       return;
     }
     // `ws` hands text frames over as one Buffer (fragments already joined).
     const text = Array.isArray(data) ? Buffer.concat(data).toString() : data.toString();
-    this.#enqueue(() => this.#handle(text));
+    this.#enqueueFrame(() => this.#handle(text));
   }
 
   /**
@@ -279,12 +278,10 @@ export class Connection implements SessionState, MemberSocket {
       case "accept":
         return true;
       case "refuse":
-        this.#enqueue(async () => {
-          this.#countRead();
-          sendError(this, protocolError("rate-limited"));
-        });
+        this.#enqueueFrame(async () => sendError(this, protocolError("rate-limited")));
         return false;
       case "drop":
+        this.#dropsUncounted++;
         return false;
       case "close":
         this.#ctx.logger.warn({ peerId: this.peerId }, "closing a flooding connection");
@@ -294,10 +291,6 @@ export class Connection implements SessionState, MemberSocket {
   }
 
   async #handle(text: string): Promise<void> {
-    // A closing or closed session only cleans up: a kicked member's queued
-    // join must not take it back into a room.
-    if (this.#closed || this.#closing) return;
-    this.#countRead();
     const decoded = decodeFrame(text);
     if (!decoded.ok) return sendError(this, decoded.error);
     this.#replyId = requestId(decoded.message);
@@ -319,9 +312,25 @@ export class Connection implements SessionState, MemberSocket {
     }
   }
 
-  /** One more frame of the client's read for its member (what `resumed.received` counts). */
-  #countRead(): void {
-    if (this.#member) this.#member.received++;
+  /**
+   * Queues the handling of one client frame, in arrival order. A closing or
+   * closed connection handles nothing more (a kicked member's queued join
+   * must not take it back into a room). A frame that is handled counts as
+   * read for the member (`resumed.received`), and so do the frames the
+   * limiter dropped just before it: `received` must count a prefix of what
+   * the client sent, never skip a frame that was handled (the client would
+   * send it again) nor count one that was not (it would be lost). Drops
+   * after the last handled frame stay uncounted: sent again, they arrive
+   * for the first time.
+   */
+  #enqueueFrame(work: () => Promise<void>): void {
+    const dropsBefore = this.#dropsUncounted;
+    this.#dropsUncounted = 0;
+    this.#enqueue(async () => {
+      if (this.#closed || this.#closing) return;
+      if (this.#member) this.#member.received += dropsBefore + 1;
+      await work();
+    });
   }
 
   #enqueue(task: () => Promise<void>): Promise<void> {
