@@ -1,4 +1,10 @@
-import type { IceServer, JoinedMessage, Member, RelayedMessage } from "../protocol/index.js";
+import type {
+  IceServer,
+  JoinedMessage,
+  Member,
+  RelayedMessage,
+  ResumedMessage,
+} from "../protocol/index.js";
 import { Emitter } from "./emitter.js";
 import { SignalroomError } from "./errors.js";
 import { PeerLink, type RTCPeerConnectionConstructor } from "./peer-link.js";
@@ -34,13 +40,24 @@ export interface MeshCallEvents {
   /** Their media, once the first track arrives. */
   stream: { peerId: string; stream: MediaStream };
   "connection-state": { peerId: string; state: RTCPeerConnectionState };
-  /** They left (or were removed); their connection is closed. */
-  "peer-removed": { peerId: string };
+  /**
+   * Their connection is closed. `reason`: `left`, they left the room (or
+   * were removed, or were gone when we resumed); `rejoin`, we re-joined the
+   * room after the server lost our place, so every peer id changed and the
+   * same people come back as new peers; `ended`, we left the room, hung up
+   * or lost signaling for good.
+   */
+  "peer-removed": { peerId: string; reason: PeerRemovedReason };
   /** An application `message` from one of them. */
   message: { peerId: string; data: unknown };
   "ice-error": { peerId: string; url: string; errorCode: number; errorText: string };
+  /** ICE to them failed or stalled, and the call restarted it (a new offer). */
+  "ice-restart": { peerId: string };
   error: SignalroomError & { peerId?: string };
 }
+
+/** Why a peer was removed; see {@link MeshCallEvents}. */
+export type PeerRemovedReason = "left" | "rejoin" | "ended";
 
 interface Entry {
   readonly link: PeerLink;
@@ -56,6 +73,12 @@ interface Entry {
  * screen share. Upload grows with every peer: fine for a handful of
  * people; an SFU is the answer for large rooms.
  *
+ * Signaling outages do not touch the connections: while the client is
+ * reconnecting media keeps flowing, and a resume only removes the peers
+ * that left meanwhile. When the client has to re-join (the server lost
+ * our place), the call starts over with whoever is in the room. ICE that
+ * fails is restarted by each link once signaling is up.
+ *
  * ```ts
  * const call = new MeshCall({ signaling: client, localStream });
  * call.on("stream", ({ peerId, stream }) => tileFor(peerId).srcObject = stream);
@@ -70,6 +93,10 @@ export class MeshCall extends Emitter<MeshCallEvents> {
   #localStream: MediaStream | null;
   #unsubscribe: (() => void)[] = [];
   #started = false;
+  /** Our peer id in the room the call follows. */
+  #ownPeerId: string | null = null;
+  /** The client is reconnecting: links hold ICE restarts until it is back. */
+  #reconnecting = false;
   /** Tracks sent besides the local stream's: added to every new connection too. */
   #extraTracks: [MediaStreamTrack, MediaStream][] = [];
 
@@ -103,25 +130,38 @@ export class MeshCall extends Emitter<MeshCallEvents> {
     const s = this.#opts.signaling;
     this.#unsubscribe = [
       // A later join on the same client (another room) starts over there.
+      // After a refused resume the client joins again (`joined`, then
+      // `rejoined`): a new peer id, so new connections with everyone.
       s.on("joined", (next) => {
-        if (next !== joined) this.#follow(next);
+        if (next !== joined) this.#follow(next, this.#reconnecting ? "rejoin" : "ended");
       }),
+      s.on("rejoined", (next) => {
+        this.#setReconnecting(false);
+        if (next.peerId !== this.#ownPeerId) this.#follow(next, "rejoin");
+      }),
+      s.on("reconnecting", () => this.#setReconnecting(true)),
+      s.on("resumed", (resumed) => this.#onResumed(resumed)),
       s.on("peer-joined", ({ peerId, name, userId }) => this.#add(peerId, name, userId, false)),
-      s.on("peer-left", ({ peerId }) => this.#remove(peerId)),
+      s.on("peer-left", ({ peerId }) => this.#remove(peerId, "left")),
       s.on("offer", (m) => this.#onSignal(m)),
       s.on("answer", (m) => this.#onSignal(m)),
       s.on("ice", (m) => this.#onSignal(m)),
       s.on("message", (m) => this.emit("message", { peerId: m.from, data: m.data })),
-      s.on("left", () => this.#removeAll()),
-      s.on("full", () => this.#removeAll()),
+      s.on("left", () => this.#removeAll("ended")),
+      s.on("full", () => this.#removeAll("ended")),
       s.on("kicked", () => this.hangUp()),
-      s.on("close", () => this.#removeAll()),
+      // Only the final close ends the call; `reconnecting` keeps every connection.
+      s.on("closed", () => {
+        this.#setReconnecting(false);
+        this.#removeAll("ended");
+      }),
     ];
-    this.#follow(joined);
+    this.#follow(joined, "ended");
   }
 
-  #follow(joined: JoinedMessage): void {
-    this.#removeAll();
+  #follow(joined: JoinedMessage, reason: PeerRemovedReason): void {
+    this.#removeAll(reason);
+    this.#ownPeerId = joined.peerId;
     if (this.#opts.iceServers === undefined && joined.iceServers)
       this.#iceServers = joined.iceServers;
     const members: Member[] = joined.members ?? joined.peerIds.map((peerId) => ({ peerId }));
@@ -168,11 +208,44 @@ export class MeshCall extends Emitter<MeshCallEvents> {
     await Promise.all([...this.#peers.values()].map(({ link }) => link.replaceTrack(kind, track)));
   }
 
+  /**
+   * Restarts ICE with everyone, or with `peerId` only: for when the
+   * device changed networks (ICE that fails or stalls is restarted
+   * anyway). While signaling is reconnecting, the restart waits for it.
+   */
+  restartIce(peerId?: string): void {
+    for (const [id, { link }] of this.#peers) {
+      if (peerId === undefined || id === peerId) link.restartIce();
+    }
+  }
+
   /** Closes every connection and stops following the room. */
   hangUp(): void {
     for (const off of this.#unsubscribe) off();
     this.#unsubscribe = [];
-    this.#removeAll();
+    this.#removeAll("ended");
+  }
+
+  /**
+   * Back on the same place after an outage: the server replays what we
+   * missed (a newcomer's `peer-joined`, a leaver's `peer-left`) after this;
+   * anyone already gone from the room's list is removed now.
+   */
+  #onResumed(resumed: ResumedMessage): void {
+    if (this.#opts.iceServers === undefined && resumed.iceServers) {
+      this.#iceServers = resumed.iceServers;
+      for (const { link } of this.#peers.values()) link.setIceServers(resumed.iceServers);
+    }
+    const present = new Set(resumed.peerIds);
+    for (const peerId of [...this.#peers.keys()]) {
+      if (!present.has(peerId)) this.#remove(peerId, "left");
+    }
+    this.#setReconnecting(false);
+  }
+
+  #setReconnecting(reconnecting: boolean): void {
+    this.#reconnecting = reconnecting;
+    for (const { link } of this.#peers.values()) link.setSignalingUp(!reconnecting);
   }
 
   #add(
@@ -199,24 +272,26 @@ export class MeshCall extends Emitter<MeshCallEvents> {
       return;
     }
     for (const [track, stream] of this.#extraTracks) link.addTrack(track, stream);
+    link.setSignalingUp(!this.#reconnecting);
     this.#peers.set(peerId, { link, name, userId });
     link.on("stream", (stream) => this.emit("stream", { peerId, stream }));
     link.on("connection-state", (state) => this.emit("connection-state", { peerId, state }));
     link.on("ice-error", (error) => this.emit("ice-error", { peerId, ...error }));
+    link.on("ice-restart", () => this.emit("ice-restart", { peerId }));
     link.on("error", (error) => this.emit("error", Object.assign(error, { peerId })));
     this.emit("peer-added", { peerId, name, userId });
   }
 
-  #remove(peerId: string): void {
+  #remove(peerId: string, reason: PeerRemovedReason): void {
     const entry = this.#peers.get(peerId);
     if (!entry) return;
     this.#peers.delete(peerId);
     entry.link.close();
-    this.emit("peer-removed", { peerId });
+    this.emit("peer-removed", { peerId, reason });
   }
 
-  #removeAll(): void {
-    for (const peerId of [...this.#peers.keys()]) this.#remove(peerId);
+  #removeAll(reason: PeerRemovedReason): void {
+    for (const peerId of [...this.#peers.keys()]) this.#remove(peerId, reason);
   }
 
   #onSignal(message: RelayedMessage<"offer" | "answer" | "ice">): void {

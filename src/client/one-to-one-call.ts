@@ -1,4 +1,9 @@
-import type { IceServer, JoinedMessage, RelayedMessage } from "../protocol/index.js";
+import type {
+  IceServer,
+  JoinedMessage,
+  RelayedMessage,
+  ResumedMessage,
+} from "../protocol/index.js";
 import { Emitter } from "./emitter.js";
 import { SignalroomError } from "./errors.js";
 import { PeerLink, type RTCPeerConnectionConstructor } from "./peer-link.js";
@@ -34,7 +39,7 @@ export type CallState =
   | "failed"
   /** The other person left; waiting for someone to join again. */
   | "peer-left"
-  /** We hung up. */
+  /** We hung up, or the client was closed. */
   | "ended";
 
 export interface OneToOneCallEvents {
@@ -49,6 +54,8 @@ export interface OneToOneCallEvents {
    * through other servers or candidates.
    */
   "ice-error": { url: string; errorCode: number; errorText: string };
+  /** ICE failed or stalled and the call restarted it (a new offer). */
+  "ice-restart": { peerId: string };
   /** An application `message` from the other person. */
   message: { data: unknown; peerId: string };
   error: SignalroomError;
@@ -60,6 +67,12 @@ export interface OneToOneCallEvents {
  * origin design's rule that the later joiner sends the first offer, and
  * uses perfect negotiation so either side can add a track (screen share)
  * later without glare.
+ *
+ * A signaling outage does not touch the connection: media flows while
+ * the client reconnects, and after a resume the call goes on as if
+ * nothing happened (unless the other person left meanwhile). When the
+ * client has to re-join (the server lost our place), the call starts over
+ * with whoever is in the room. Only the client's final `closed` ends it.
  *
  * ```ts
  * const call = new OneToOneCall({ signaling: client, localStream });
@@ -78,6 +91,12 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
   #started = false;
   /** We offered as soon as we joined; the `ready` that follows is ours already. */
   #initiatedOnJoin = false;
+  /** Our peer id in the room the call follows. */
+  #ownPeerId: string | null = null;
+  /** The latest newcomer: the other person once their `ready` comes. */
+  #newcomer: string | null = null;
+  /** The client is reconnecting: the link holds ICE restarts until it is back. */
+  #reconnecting = false;
 
   constructor(options: OneToOneCallOptions) {
     super();
@@ -111,8 +130,19 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
     this.#started = true;
     const s = this.#opts.signaling;
     this.#unsubscribe = [
+      // After a refused resume the client joins again (`joined`, then
+      // `rejoined`) with a new peer id: a new connection with whoever is there.
       s.on("joined", (next) => {
         if (next !== joined) this.#follow(next);
+      }),
+      s.on("rejoined", (next) => {
+        this.#setReconnecting(false);
+        if (next.peerId !== this.#ownPeerId) this.#follow(next);
+      }),
+      s.on("reconnecting", () => this.#setReconnecting(true)),
+      s.on("resumed", (resumed) => this.#onResumed(resumed)),
+      s.on("peer-joined", ({ peerId }) => {
+        this.#newcomer = peerId;
       }),
       s.on("ready", ({ isInitiator }) => {
         // The `ready` of the join we already acted on in #follow.
@@ -120,7 +150,7 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
           this.#initiatedOnJoin = false;
           return;
         }
-        this.#onReady(isInitiator);
+        this.#onReady(isInitiator, isInitiator ? null : this.#newcomer);
       }),
       s.on("offer", (m) => this.#onSignal(m)),
       s.on("answer", (m) => this.#onSignal(m)),
@@ -130,9 +160,11 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
       s.on("left", () => this.#leaveRoom()),
       s.on("full", () => this.#leaveRoom()),
       s.on("kicked", () => this.hangUp()),
-      s.on("close", () => {
+      // Only the final close ends the call; `reconnecting` keeps the connection.
+      s.on("closed", ({ reason }) => {
+        this.#reconnecting = false;
         this.#teardown();
-        this.#setState("failed");
+        this.#setState(reason === "client" ? "ended" : "failed");
       }),
     ];
     this.#follow(joined);
@@ -140,16 +172,38 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
 
   #follow(joined: JoinedMessage): void {
     this.#teardown();
+    this.#ownPeerId = joined.peerId;
+    this.#newcomer = null;
     if (this.#opts.iceServers === undefined && joined.iceServers)
       this.#iceServers = joined.iceServers;
     this.#initiatedOnJoin = false;
     this.#setState("waiting");
     const other = joined.peerIds[0];
     if (joined.peers === 1 && other !== undefined) {
-      this.#onReady(true);
-      this.#remotePeerId = other;
+      this.#onReady(true, other);
       this.#initiatedOnJoin = true;
     }
+  }
+
+  /**
+   * Back on the same place after an outage; the server replays what we
+   * missed after this. If the other person is no longer in the room, they
+   * left while we were away.
+   */
+  #onResumed(resumed: ResumedMessage): void {
+    if (this.#opts.iceServers === undefined && resumed.iceServers) {
+      this.#iceServers = resumed.iceServers;
+      this.#link?.setIceServers(resumed.iceServers);
+    }
+    const other = this.#remotePeerId;
+    const gone = other === null ? resumed.peerIds.length === 0 : !resumed.peerIds.includes(other);
+    if (this.#link && gone) this.#onPeerLeft(other ?? "");
+    this.#setReconnecting(false);
+  }
+
+  #setReconnecting(reconnecting: boolean): void {
+    this.#reconnecting = reconnecting;
+    this.#link?.setSignalingUp(!reconnecting);
   }
 
   #leaveRoom(): void {
@@ -176,6 +230,15 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
     return (await this.#link?.replaceTrack(kind, track)) ?? false;
   }
 
+  /**
+   * Restarts ICE, for when the device changed networks (ICE that fails or
+   * stalls is restarted anyway). While signaling is reconnecting, the
+   * restart waits for it.
+   */
+  restartIce(): void {
+    this.#link?.restartIce();
+  }
+
   /** Leaves nothing behind: closes the connection and stops following the room. */
   hangUp(): void {
     this.#teardown();
@@ -184,11 +247,11 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
     this.#setState("ended");
   }
 
-  #onReady(isInitiator: boolean): void {
+  #onReady(isInitiator: boolean, remotePeerId: string | null): void {
     this.#teardown();
-    // The peer id arrives with the first relayed message; until then the
-    // call talks to "the other member", which in a room of two is exact.
-    this.#remotePeerId = null;
+    // Without a known peer id, it arrives with the first relayed message;
+    // until then the call talks to "the other member", exact in a room of two.
+    this.#remotePeerId = remotePeerId;
     let link: PeerLink;
     try {
       link = new PeerLink({
@@ -205,10 +268,12 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
       this.#setState("failed");
       return;
     }
+    link.setSignalingUp(!this.#reconnecting);
     this.#link = link;
     const peerId = () => this.#remotePeerId ?? "";
     link.on("stream", (stream) => this.emit("remote-stream", { stream, peerId: peerId() }));
     link.on("ice-error", (error) => this.emit("ice-error", error));
+    link.on("ice-restart", () => this.emit("ice-restart", { peerId: peerId() }));
     link.on("error", (error) => this.emit("error", error));
     link.on("connection-state", (state) => {
       this.emit("connection-state", { state, peerId: peerId() });
