@@ -4,8 +4,9 @@ import {
   SignalingClient,
   type SignalroomError,
 } from "signalroom/client";
+import { Roster } from "./roster.js";
 import { startScreenShare } from "./screen-share.js";
-import { addTile, type Tile, updateCount } from "./tiles.js";
+import { updateCount } from "./tiles.js";
 import { setPressed, showCall, showEnded, showLobby, showStatus, showToast, view } from "./view.js";
 
 /** What we tell the others about our media, through `message`. */
@@ -42,7 +43,9 @@ let currentRoom: string | null = null;
 let isHost = false;
 let kicked = false;
 let someoneLeft = false;
-const tiles = new Map<string, Tile>();
+/** The SDK is reconnecting to the server; the call's connections carry on meanwhile. */
+let reconnecting = false;
+const tiles = new Roster();
 const iceErrors: { peerId: string; url: string; errorCode: number; errorText: string }[] = [];
 
 /** For debugging and the end-to-end tests: the live objects. */
@@ -128,8 +131,27 @@ async function join(roomId: string): Promise<void> {
   });
   signaling.on("locked", () => setLocked(true));
   signaling.on("unlocked", () => setLocked(false));
-  signaling.on("close", () => {
-    if (client !== signaling || kicked) return;
+  // Our own join and the SDK's re-join after the server lost our place.
+  signaling.on("joined", (joined) => {
+    if (client === signaling) onJoined(joined);
+  });
+  // A signaling outage: the SDK reconnects and resumes (or re-joins) by
+  // itself while media keeps flowing, so only the status pill says so.
+  signaling.on("reconnecting", () => {
+    if (client !== signaling) return;
+    reconnecting = true;
+    refreshStatus();
+  });
+  const reconnected = () => {
+    if (client !== signaling) return;
+    reconnecting = false;
+    refreshStatus();
+  };
+  signaling.on("resumed", reconnected);
+  signaling.on("rejoined", reconnected);
+  // Final: the SDK gave up (or the server refused us); the person decides.
+  signaling.on("closed", ({ reason }) => {
+    if (client !== signaling || kicked || reason === "client") return;
     teardown();
     showStatus("server-lost");
     showEnded("Lost the connection to the server.");
@@ -150,11 +172,6 @@ async function join(roomId: string): Promise<void> {
     showJoinRefusal(roomId, error as SignalroomError);
     return;
   }
-  history.replaceState(null, "", roomUrl(joined.roomId));
-  view.roomName.textContent = joined.roomId;
-  isHost = joined.role === "host";
-  view.lockRoom.hidden = !isHost;
-  setLocked(false);
 
   const mesh = new MeshCall({
     signaling,
@@ -162,11 +179,9 @@ async function join(roomId: string): Promise<void> {
     ...(relayOnly ? { rtcConfig: { iceTransportPolicy: "relay" } } : {}),
   });
   call = mesh;
-  mesh.on("peer-added", ({ peerId, name: peerName }) => {
-    const tile = addTile(peerId);
-    tile.setName(peerName);
+  mesh.on("peer-added", ({ peerId, name: peerName, userId }) => {
+    const tile = tiles.add(peerId, peerName, userId);
     tile.setKickable(isHost, () => client?.kick(peerId));
-    tiles.set(peerId, tile);
     refreshStatus();
   });
   mesh.on("stream", ({ peerId, stream: remote }) => tiles.get(peerId)?.setStream(remote));
@@ -175,14 +190,13 @@ async function join(roomId: string): Promise<void> {
     if (state === "connected") sendMediaState(peerId);
     refreshStatus();
   });
-  mesh.on("peer-removed", ({ peerId }) => {
-    const tile = tiles.get(peerId);
-    tiles.delete(peerId);
-    if (tile && !kicked && client) {
+  mesh.on("peer-removed", ({ peerId, reason }) => {
+    // Only people who left are announced: not a re-join's old peer ids, not our own hang-up.
+    const leaver = tiles.remove(peerId, reason);
+    if (leaver !== null && !kicked) {
       someoneLeft = true;
-      showToast(`${tile.element.querySelector(".label")?.textContent ?? "Someone"} left`);
+      showToast(`${leaver} left`);
     }
-    tile?.remove();
     refreshStatus();
   });
   mesh.on("message", ({ peerId, data }) => onPeerMessage(peerId, data));
@@ -193,6 +207,16 @@ async function join(roomId: string): Promise<void> {
   mesh.on("error", (error) => console.warn("call error", error));
   mesh.start(joined);
   refreshStatus();
+}
+
+/** The room as the server gave it to us, on our join and on the SDK's re-join. */
+function onJoined(joined: JoinedMessage): void {
+  history.replaceState(null, "", roomUrl(joined.roomId));
+  view.roomName.textContent = joined.roomId;
+  isHost = joined.role === "host";
+  view.lockRoom.hidden = !isHost;
+  // A re-join finds the room as a restarted server has it: unlocked.
+  setLocked(false);
 }
 
 function showJoinRefusal(roomId: string, error: SignalroomError): void {
@@ -214,6 +238,7 @@ function showJoinRefusal(roomId: string, error: SignalroomError): void {
 /** The call's overall status, from every peer's connection state. */
 function refreshStatus(): void {
   if (!call) return;
+  if (reconnecting) return showStatus("reconnecting");
   const states = call.peers.map((p) => p.connectionState);
   if (states.length === 0) return showStatus(someoneLeft ? "peer-left" : "waiting");
   if (states.some((s) => s === "connected")) return showStatus("connected");
@@ -301,8 +326,8 @@ function teardown(): void {
   call = null;
   const signaling = client;
   client = null;
+  reconnecting = false;
   signaling?.close();
-  for (const tile of tiles.values()) tile.remove();
   tiles.clear();
   updateCount();
   view.lockRoom.hidden = true;
@@ -365,6 +390,8 @@ view.copyLink.addEventListener("click", async () => {
     view.copyLink.textContent = "Copy link";
   }, 2000);
 });
+// A new network (Wi-Fi to LTE): new ICE candidates now rather than after ICE notices.
+window.addEventListener("online", () => call?.restartIce());
 window.addEventListener("pagehide", () => {
   client?.close();
 });

@@ -12,6 +12,10 @@ const STATE_TEXT: Partial<Record<RTCPeerConnectionState, string>> = {
 export interface Tile {
   readonly peerId: string;
   readonly element: HTMLElement;
+  /** The name shown on the tile. */
+  readonly label: string;
+  /** The same person under a new peer id (after a re-join). */
+  setPeerId(peerId: string): void;
   setName(name: string | undefined): void;
   setStream(stream: MediaStream): void;
   setState(state: RTCPeerConnectionState): void;
@@ -27,7 +31,8 @@ export function shortId(peerId: string): string {
 }
 
 /** Creates a remote tile from the template and puts it in the grid. */
-export function addTile(peerId: string): Tile {
+export function addTile(firstPeerId: string): Tile {
+  let peerId = firstPeerId;
   const fragment = view.tileTemplate.content.cloneNode(true) as DocumentFragment;
   const element = fragment.querySelector("figure") as HTMLElement;
   const video = element.querySelector("video") as HTMLVideoElement;
@@ -44,8 +49,17 @@ export function addTile(peerId: string): Tile {
   kick.addEventListener("click", () => onKick());
 
   return {
-    peerId,
+    get peerId() {
+      return peerId;
+    },
     element,
+    get label() {
+      return label.textContent ?? "";
+    },
+    setPeerId(next) {
+      peerId = next;
+      element.dataset.peerId = next;
+    },
     setName(name) {
       label.textContent = name || shortId(peerId);
     },

@@ -15,6 +15,7 @@ export const STATUS_TEXT = {
   connecting: "Connecting…",
   connected: "Connected",
   disconnected: "Connection unstable, trying to recover…",
+  reconnecting: "Reconnecting…",
   "peer-left": "Everyone else left. Waiting for someone to join…",
   full: "This room is full.",
   unreachable: "Cannot reach the server. Check your connection and try again.",
