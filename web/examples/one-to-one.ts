@@ -31,7 +31,8 @@ async function main(): Promise<void> {
   });
   call.on("state", ({ state: next }) => show(next));
   call.start(joined);
-  (globalThis as { exampleCall?: unknown }).exampleCall = call;
+  // For the end-to-end tests: the live call and client.
+  Object.assign(globalThis, { exampleCall: call, exampleClient: client });
 }
 
 main().catch((error: unknown) => show(`error: ${(error as Error).message}`));
