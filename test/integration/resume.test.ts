@@ -3,6 +3,7 @@ import type { Socket } from "node:net";
 import { afterEach, describe, it } from "node:test";
 import type { Config } from "../../src/server/config.js";
 import { manualClock } from "../helpers/clock.js";
+import { upgradeStatus } from "../helpers/http.js";
 import { joinPair, startTestServer, type TestServer } from "../helpers/server.js";
 import { TcpProxy } from "../helpers/tcp-proxy.js";
 import { TestClient } from "../helpers/test-client.js";
@@ -399,6 +400,23 @@ describe("resume", () => {
     again.send({ type: "resume", peerId: bId, resumeToken: token, lastSeq });
     // ping, 5 messages (2 relayed, 1 refused, 2 dropped), 1 more relayed.
     assert.equal((await again.next("resumed")).received, 7);
+    await a.expectNothing();
+  });
+
+  it("keeps a parked member's place in the room, but counts it against no address", async () => {
+    await start({ maxConnectionsPerIp: 2 });
+    const { a, b } = await joinPair(server, "seat");
+    await b.terminate();
+    await eventually(() => assert.equal(server.app.members().parked, 1));
+    // The room of two is still full: the parked member holds its place ...
+    assert.equal(server.app.connections(), 1);
+    const third = await server.connect();
+    third.send({ type: "join", roomId: "seat" });
+    assert.deepEqual(await third.next(), { type: "full", roomId: "seat" });
+    await third.close();
+    await eventually(() => assert.equal(server.app.connections(), 1));
+    // ... but no socket: besides a's, the address may open one more (of 2).
+    assert.equal(await upgradeStatus(server.wsUrl), 101);
     await a.expectNothing();
   });
 
