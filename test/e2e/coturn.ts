@@ -12,6 +12,10 @@ export interface Coturn {
   /** `turn:127.0.0.1:<port>?transport=udp` */
   readonly url: string;
   readonly secret: string;
+  /** Freezes the process (SIGSTOP): relayed media stops, nobody is told, as on a dead path. */
+  pause(): void;
+  /** Lets a paused process go on (SIGCONT). */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -66,7 +70,12 @@ export async function startCoturn(secret: string, port = 34780): Promise<Coturn>
     log += d.toString();
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const signal = (name: NodeJS.Signals) => {
+    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, name);
+  };
   const stop = async () => {
+    // A paused process must go on to hear the SIGTERM.
+    signal("SIGCONT");
     if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, "SIGTERM");
     const timer = setTimeout(
       () =>
@@ -83,7 +92,14 @@ export async function startCoturn(secret: string, port = 34780): Promise<Coturn>
     await stop();
     throw new Error(`coturn did not start: ${(error as Error).message}\n${log.slice(-2000)}`);
   }
-  return { port, url: `turn:127.0.0.1:${port}?transport=udp`, secret, stop };
+  return {
+    port,
+    url: `turn:127.0.0.1:${port}?transport=udp`,
+    secret,
+    pause: () => signal("SIGSTOP"),
+    resume: () => signal("SIGCONT"),
+    stop,
+  };
 }
 
 /** Sends STUN binding requests until one is answered (bounded by `timeoutMs`). */

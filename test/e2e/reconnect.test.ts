@@ -1,122 +1,28 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import type { Signalroom } from "../../src/server/index.js";
 import { TcpProxy } from "../helpers/tcp-proxy.js";
+import {
+  callErrors,
+  observed,
+  type PageApi,
+  person,
+  signalingState,
+  startCall,
+  ufrags,
+  watch,
+} from "./call-watch.js";
 import {
   assertE2eEnvironment,
   assertNoCspViolations,
   framesDecoded,
-  joinThroughUi,
   launchChromium,
-  newPerson,
   startServer,
   waitForFramesBeyond,
   waitForStatus,
 } from "./harness.js";
 import { ServerProcess } from "./server-process.js";
-
-type Person = { context: BrowserContext; page: Page };
-
-/** What the page's `window.signalroom` offers the tests. */
-interface PageApi {
-  client: { state: string; peerId: string | null } | null;
-  peerConnection: RTCPeerConnection | null;
-}
-
-/**
- * Starts recording, in the page, every toast shown and every status the
- * pill takes, and keeps the call's current RTCPeerConnection and our peer
- * id, to compare with what is there after the outage.
- */
-async function watch(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const api = (globalThis as unknown as { signalroom: PageApi }).signalroom;
-    const toast = document.getElementById("toast") as HTMLElement;
-    const status = document.getElementById("status") as HTMLElement;
-    const seen = { toasts: [] as string[], states: [] as string[] };
-    new MutationObserver(() => {
-      if (!toast.hidden) seen.toasts.push(toast.textContent ?? "");
-    }).observe(toast, { attributes: true, childList: true, characterData: true, subtree: true });
-    new MutationObserver(() => {
-      const state = status.dataset.state ?? "";
-      if (seen.states.at(-1) !== state) seen.states.push(state);
-    }).observe(status, { attributes: true, attributeFilter: ["data-state"] });
-    Object.assign(globalThis, {
-      __seen: seen,
-      __before: { pc: api.peerConnection, peerId: api.client?.peerId ?? null },
-    });
-  });
-}
-
-/** What `watch` recorded, and how the page's call compares with before. */
-async function observed(page: Page): Promise<{
-  toasts: string[];
-  states: string[];
-  samePeerConnection: boolean;
-  samePeerId: boolean;
-  signaling: string | null;
-  labels: string[];
-  endedVisible: boolean;
-}> {
-  return page.evaluate(() => {
-    const g = globalThis as unknown as {
-      signalroom: PageApi;
-      __seen: { toasts: string[]; states: string[] };
-      __before: { pc: RTCPeerConnection | null; peerId: string | null };
-    };
-    return {
-      toasts: [...g.__seen.toasts],
-      states: [...g.__seen.states],
-      samePeerConnection: g.signalroom.peerConnection === g.__before.pc,
-      samePeerId: g.signalroom.client?.peerId === g.__before.peerId,
-      signaling: g.signalroom.client?.state ?? null,
-      labels: [...document.querySelectorAll(".tile.remote .label")].map((e) => e.textContent ?? ""),
-      endedVisible: !(document.getElementById("ended") as HTMLElement).hidden,
-    };
-  });
-}
-
-async function signalingState(page: Page): Promise<string | null> {
-  return page.evaluate(
-    () => (globalThis as unknown as { signalroom: PageApi }).signalroom.client?.state ?? null,
-  );
-}
-
-/** What the pages logged as call errors (the app warns "call error" for each). */
-const callErrors: string[] = [];
-
-async function person(browser: Browser): Promise<Person> {
-  const p = await newPerson(browser);
-  p.page.on("console", (message) => {
-    if (message.text().startsWith("call error")) callErrors.push(message.text());
-  });
-  return p;
-}
-
-/** The ICE ufrags of a page's connection now: ours and theirs. */
-async function ufrags(page: Page): Promise<{ local: string; remote: string }> {
-  return page.evaluate(() => {
-    const pc = (globalThis as unknown as { signalroom: PageApi }).signalroom.peerConnection;
-    // No named helper: the test's transpiler would wrap it in a function the page lacks.
-    const [local = "", remote = ""] = [pc?.localDescription, pc?.remoteDescription].map(
-      (d) => /^a=ice-ufrag:(\S+)/m.exec(d?.sdp ?? "")?.[1] ?? "",
-    );
-    return { local, remote };
-  });
-}
-
-/** Alice and Bob in a call at `baseUrl`, video playing both ways. */
-async function startCall(browser: Browser, baseUrl: string, room: string): Promise<Person[]> {
-  const alice = await person(browser);
-  const bob = await person(browser);
-  await joinThroughUi(alice.page, baseUrl, room, "Alice");
-  await waitForStatus(alice.page, "waiting");
-  await joinThroughUi(bob.page, baseUrl, room, "Bob");
-  await Promise.all([waitForStatus(alice.page, "connected"), waitForStatus(bob.page, "connected")]);
-  for (const { page } of [alice, bob]) await waitForFramesBeyond(page, 0);
-  return [alice, bob];
-}
 
 describe("calls survive signaling outages in real Chromium", () => {
   let server: Signalroom;
