@@ -36,16 +36,16 @@ export {
   type ReconnectContext,
   type ReconnectPolicy,
 } from "./reconnect-policy.js";
-export {
-  type ClosedEvent,
-  type ClosedReason,
-  type ConnectionState,
-  type OutgoingRelay,
-  type ReconnectingEvent,
-  SignalingClient,
-  type SignalingClientOptions,
-  type SignalingEvents,
-  type WebSocketConstructor,
-  type WebSocketLike,
-} from "./signaling-client.js";
+export { SignalingClient } from "./signaling-client.js";
+export type { SignalingClientOptions } from "./signaling-options.js";
+export type {
+  ClosedEvent,
+  ClosedReason,
+  ConnectionState,
+  OutgoingRelay,
+  ReconnectingEvent,
+  SignalingEvents,
+  WebSocketConstructor,
+  WebSocketLike,
+} from "./signaling-types.js";
 export { relayFromSignal, signalFromRelay } from "./wire.js";
