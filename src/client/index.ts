@@ -15,6 +15,7 @@ export {
   type MeshCallEvents,
   type MeshCallOptions,
   type MeshPeer,
+  type PeerRemovedReason,
 } from "./mesh-call.js";
 export { type NegotiationSignal, Negotiator, type NegotiatorOptions } from "./negotiator.js";
 export {

@@ -1,7 +1,5 @@
-import type { MeshCallEvents } from "signalroom/client";
+import type { PeerRemovedReason } from "signalroom/client";
 import { addTile, type Tile } from "./tiles.js";
-
-type PeerRemovedReason = MeshCallEvents["peer-removed"]["reason"];
 
 /** Who a peer is, when we can tell: the verified user id, else the name they gave. */
 function identityOf(name: string | undefined, userId: string | undefined): string | null {
