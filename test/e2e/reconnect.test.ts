@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import type { Signalroom } from "../../src/server/index.js";
@@ -18,6 +19,7 @@ import {
   assertNoCspViolations,
   framesDecoded,
   launchChromium,
+  RESULTS_DIR,
   startServer,
   waitForFramesBeyond,
   waitForStatus,
@@ -66,6 +68,8 @@ describe("calls survive signaling outages in real Chromium", () => {
       pages.map((page, i) => waitForFramesBeyond(page, (before[i] ?? 0) + 15)),
     );
     for (const page of pages) assert.equal(await signalingState(page), "reconnecting");
+    // What a person sees meanwhile: the call, with a small "Reconnecting…".
+    await pages[1]?.screenshot({ path: join(RESULTS_DIR, "call-reconnecting.png") });
     // The outage itself lasts three seconds of real time.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, 3000 - (Date.now() - cut))));
     for (const page of pages) assert.equal(await signalingState(page), "reconnecting");
