@@ -27,7 +27,7 @@ export interface NegotiatorOptions {
  * Remote candidates that arrive before the remote description are held
  * and added once it is set. An ICE restart (`pc.restartIce()`) is just one
  * more negotiation: the offer carries new credentials, collisions resolve
- * as any other, and stale candidates of the old generation are dropped.
+ * like every other, and stale candidates of the old generation are dropped.
  */
 export class Negotiator {
   readonly #pc: RTCPeerConnection;

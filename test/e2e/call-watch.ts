@@ -116,3 +116,52 @@ export async function startCall(
   for (const { page } of people) await waitForFramesBeyond(page, 0);
   return people;
 }
+
+/** Waits until the page's connection is back in a stable, connected call with new ICE credentials on both sides. */
+export async function waitForIceRestarted(
+  page: Page,
+  old: { local: string; remote: string },
+  timeout: number,
+): Promise<void> {
+  await page.waitForFunction(
+    (before) => {
+      const pc = (globalThis as unknown as { signalroom: PageApi }).signalroom.peerConnection;
+      if (pc === null) return false;
+      const [local, remote] = [pc.localDescription, pc.remoteDescription].map(
+        (d) => /^a=ice-ufrag:(\S+)/m.exec(d?.sdp ?? "")?.[1] ?? "",
+      );
+      return (
+        pc.signalingState === "stable" &&
+        pc.connectionState === "connected" &&
+        local !== before.local &&
+        remote !== before.remote
+      );
+    },
+    old,
+    { timeout },
+  );
+}
+
+/** Waits until the SDK example page shows one of `states`. */
+export async function waitForExampleState(page: Page, ...states: string[]): Promise<void> {
+  await page.waitForSelector(states.map((s) => `#state[data-state="${s}"]`).join(", "), {
+    state: "attached",
+    timeout: 30_000,
+  });
+}
+
+/** Decoded frames on the SDK example page's own call (it exposes `exampleCall`). */
+export async function exampleFrames(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const pc = (
+      globalThis as unknown as { exampleCall?: { peerConnection: RTCPeerConnection | null } }
+    ).exampleCall?.peerConnection;
+    let frames = 0;
+    (await pc?.getStats())?.forEach(
+      (r: { type: string; kind?: string; framesDecoded?: number }) => {
+        if (r.type === "inbound-rtp" && r.kind === "video") frames += r.framesDecoded ?? 0;
+      },
+    );
+    return frames;
+  });
+}

@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import type { Signalroom } from "../../src/server/index.js";
-import { callErrors, observed, type PageApi, startCall, ufrags, watch } from "./call-watch.js";
+import {
+  callErrors,
+  observed,
+  type PageApi,
+  startCall,
+  ufrags,
+  waitForIceRestarted,
+  watch,
+} from "./call-watch.js";
 import { type Coturn, startCoturn } from "./coturn.js";
 import {
   assertE2eEnvironment,
@@ -102,23 +110,7 @@ describe("ICE restarts in real Chromium", () => {
     coturn.resume();
 
     for (const [i, page] of pages.entries()) {
-      await page.waitForFunction(
-        (old) => {
-          const pc = (globalThis as unknown as { signalroom: PageApi }).signalroom.peerConnection;
-          if (pc === null) return false;
-          const [local, remote] = [pc.localDescription, pc.remoteDescription].map(
-            (d) => /^a=ice-ufrag:(\S+)/m.exec(d?.sdp ?? "")?.[1] ?? "",
-          );
-          return (
-            pc.signalingState === "stable" &&
-            pc.connectionState === "connected" &&
-            local !== old.local &&
-            remote !== old.remote
-          );
-        },
-        before[i] ?? { local: "", remote: "" },
-        { timeout: 60_000 },
-      );
+      await waitForIceRestarted(page, before[i] ?? { local: "", remote: "" }, 60_000);
     }
     console.log(
       `# connected again with new ICE credentials ${Date.now() - paused} ms after the freeze`,

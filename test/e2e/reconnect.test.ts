@@ -6,12 +6,14 @@ import type { Signalroom } from "../../src/server/index.js";
 import { TcpProxy } from "../helpers/tcp-proxy.js";
 import {
   callErrors,
+  exampleFrames,
   observed,
-  type PageApi,
   person,
   signalingState,
   startCall,
   ufrags,
+  waitForExampleState,
+  waitForIceRestarted,
   watch,
 } from "./call-watch.js";
 import {
@@ -131,23 +133,7 @@ describe("calls survive signaling outages in real Chromium", () => {
 
     // Back: both restart, the offers collide, perfect negotiation settles it.
     for (const [i, page] of pages.entries()) {
-      await page.waitForFunction(
-        (old) => {
-          const pc = (globalThis as unknown as { signalroom: PageApi }).signalroom.peerConnection;
-          if (pc === null) return false;
-          const [local, remote] = [pc.localDescription, pc.remoteDescription].map(
-            (d) => /^a=ice-ufrag:(\S+)/m.exec(d?.sdp ?? "")?.[1] ?? "",
-          );
-          return (
-            pc.signalingState === "stable" &&
-            pc.connectionState === "connected" &&
-            local !== old.local &&
-            remote !== old.remote
-          );
-        },
-        before[i] ?? { local: "", remote: "" },
-        { timeout: 30_000 },
-      );
+      await waitForIceRestarted(page, before[i] ?? { local: "", remote: "" }, 30_000);
       assert.ok((await restarts(page)) >= 1);
     }
     for (const page of pages) {
@@ -278,30 +264,6 @@ async function waitForClientState(page: Page, state: string): Promise<void> {
     state,
     { timeout: 30_000 },
   );
-}
-
-/** Waits until the example page shows one of `states`. */
-async function waitForExampleState(page: Page, ...states: string[]): Promise<void> {
-  await page.waitForSelector(states.map((s) => `#state[data-state="${s}"]`).join(", "), {
-    state: "attached",
-    timeout: 30_000,
-  });
-}
-
-/** Decoded frames on the example page's own call (it exposes `exampleCall`). */
-async function exampleFrames(page: Page): Promise<number> {
-  return page.evaluate(async () => {
-    const pc = (
-      globalThis as unknown as { exampleCall?: { peerConnection: RTCPeerConnection | null } }
-    ).exampleCall?.peerConnection;
-    let frames = 0;
-    (await pc?.getStats())?.forEach(
-      (r: { type: string; kind?: string; framesDecoded?: number }) => {
-        if (r.type === "inbound-rtp" && r.kind === "video") frames += r.framesDecoded ?? 0;
-      },
-    );
-    return frames;
-  });
 }
 
 /** Polls (bounded) until the example call's decoded frames pass `beyond`. */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import type { Signalroom } from "../../src/server/index.js";
+import { exampleFrames, waitForExampleState } from "./call-watch.js";
 import {
   assertE2eEnvironment,
   assertNoCspViolations,
@@ -9,30 +10,6 @@ import {
   newPerson,
   startServer,
 } from "./harness.js";
-
-/** Waits for the example page's call state. */
-async function waitForCallState(page: Page, state: string): Promise<void> {
-  await page.waitForSelector(`#state[data-state="${state}"]`, {
-    state: "attached",
-    timeout: 30_000,
-  });
-}
-
-/** Decoded frames on the example page's own call (it exposes `exampleCall`). */
-async function exampleFrames(page: Page): Promise<number> {
-  return page.evaluate(async () => {
-    const pc = (
-      globalThis as unknown as { exampleCall?: { peerConnection: RTCPeerConnection | null } }
-    ).exampleCall?.peerConnection;
-    let frames = 0;
-    (await pc?.getStats())?.forEach(
-      (r: { type: string; kind?: string; framesDecoded?: number }) => {
-        if (r.type === "inbound-rtp" && r.kind === "video") frames += r.framesDecoded ?? 0;
-      },
-    );
-    return frames;
-  });
-}
 
 async function framesGrow(read: () => Promise<number>): Promise<void> {
   const first = await read();
@@ -63,18 +40,18 @@ describe("the SDK's OneToOneCall in real Chromium (the example page)", () => {
     const a = await newPerson(browser);
     const b = await newPerson(browser);
     await a.page.goto(`${server.url}/examples/one-to-one.html?room=${room}`);
-    await waitForCallState(a.page, "waiting");
+    await waitForExampleState(a.page, "waiting");
     await b.page.goto(`${server.url}/examples/one-to-one.html?room=${room}`);
     await Promise.all([
-      waitForCallState(a.page, "connected"),
-      waitForCallState(b.page, "connected"),
+      waitForExampleState(a.page, "connected"),
+      waitForExampleState(b.page, "connected"),
     ]);
     await framesGrow(() => exampleFrames(a.page));
     await framesGrow(() => exampleFrames(b.page));
 
     // The other leaves: the call says so.
     await b.context.close();
-    await waitForCallState(a.page, "peer-left");
+    await waitForExampleState(a.page, "peer-left");
     await a.context.close();
   });
 
