@@ -267,8 +267,12 @@ const resume: Handler = async (ctx, session, message) => {
     ctx.resumeFailures.record(session.address);
     ctx.logger.debug({ reason: claim.reason }, "refused a resume");
     // The owner asked (right token) but what it missed is gone: its place
-    // is useless now, and holding it would keep it out of its own room.
-    if (claim.member) await endMember(ctx, claim.member);
+    // is useless now, and holding it would keep it out of its own room. A
+    // socket it may still have (blackholed, unnoticed) goes with it.
+    if (claim.member) {
+      claim.member.connection?.replaced();
+      await endMember(ctx, claim.member);
+    }
     return sendError(session, protocolError("resume-failed"));
   }
   const member = claim.member;
