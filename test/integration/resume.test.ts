@@ -225,6 +225,16 @@ describe("resume", () => {
     await a.expectNothing();
   });
 
+  it("never keeps joined (with its token) for replay", async () => {
+    await start();
+    const { b, bId } = await joinPair(server, "token");
+    const { token } = await tokenOf(server, b);
+    await b.terminate();
+    const again = await server.connect();
+    again.send({ type: "resume", peerId: bId, resumeToken: token, lastSeq: 0 });
+    assert.deepEqual(await again.next(), REFUSED);
+  });
+
   it("refuses wrong tokens, unknown and expired places alike, and the socket may join", async () => {
     await start({ resumeGraceMs: 200 });
     const { a, b, bId } = await joinPair(server, "refuse");

@@ -134,6 +134,10 @@ const join: Handler = async (ctx, session, message) => {
     resumeToken,
     resumeGraceMs: ctx.members.graceMs,
   });
+  // `joined` is never replayed: whoever resumes has read it (it holds the
+  // token), and the token must not outlive in memory as text what the
+  // member keeps only as a hash.
+  place.ack(place.lastSeq);
   if (result.others.length === 0) return;
 
   const from = session.peerId;
