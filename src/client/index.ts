@@ -1,3 +1,6 @@
+// First: zod's JIT must be off before src/protocol builds its schemas (see zod-jitless.ts).
+import "./zod-jitless.js";
+
 export type {
   ErrorCode,
   IceServer,

@@ -1,3 +1,5 @@
+// First: zod's JIT must be off before src/protocol builds its schemas (see zod-jitless.ts).
+import "./zod-jitless.js";
 import { RELAY_TYPES, type ServerMessage, serverMessageSchema } from "../protocol/index.js";
 import { SignalroomError } from "./errors.js";
 
