@@ -175,6 +175,8 @@ export const joinedSchema = z.looseObject({
   role: z.enum(ROLES).optional(),
   /** Your verified user id; only when auth is on. */
   userId: z.string().optional(),
+  /** True when the room is locked (only a host of the room gets in then). */
+  locked: z.boolean().optional(),
   /** Proof for `resume`: stable for this membership, never shown to others. */
   resumeToken: z.string().optional(),
   /** How long a dropped socket's place is kept for `resume`; 0: resume is off. */
@@ -215,7 +217,19 @@ export const peerJoinedSchema = z.looseObject({
   userId: z.string().optional(),
   role: z.enum(ROLES).optional(),
 });
-export const peerLeftSchema = z.looseObject({ type: z.literal("peer-left"), peerId: z.string() });
+/**
+ * Why a member is gone: `left` (it sent `leave`, or closed its socket with a
+ * close frame), `kicked` (a host removed it), `dropped` (its connection was
+ * lost and not resumed in time, or the server closed it for a violation).
+ */
+export const PEER_LEFT_REASONS = ["left", "kicked", "dropped"] as const;
+export type PeerLeftReason = (typeof PEER_LEFT_REASONS)[number];
+export const peerLeftSchema = z.looseObject({
+  type: z.literal("peer-left"),
+  peerId: z.string(),
+  // Any string: a newer server may add reasons.
+  reason: z.custom<PeerLeftReason | (string & {})>((v) => typeof v === "string").optional(),
+});
 export const leftSchema = z.looseObject({ type: z.literal("left"), roomId: z.string() });
 export const pongSchema = z.looseObject({ type: z.literal("pong") });
 /** You were removed from the room by a host; the socket closes with 4501. */

@@ -83,7 +83,7 @@ export async function startSignalroom(
     bufferBytes: config.resumeBufferBytes,
     onExpired: (member) => {
       logger.debug({ peerId: member.peerId }, "grace period over; member gone");
-      announceGone(ctx, member).catch((error: unknown) =>
+      announceGone(ctx, member, "dropped").catch((error: unknown) =>
         logger.error({ err: error, peerId: member.peerId }, "cannot remove an expired member"),
       );
     },

@@ -89,7 +89,11 @@ describe("SignalingClient against the real server", () => {
     const left = await bob.leave();
     assert.deepEqual(left, { type: "left", roomId: "sdk-room" });
     assert.equal(bob.roomId, null);
-    assert.deepEqual(await peerLeft, { type: "peer-left", peerId: bobJoined.peerId });
+    assert.deepEqual(await peerLeft, {
+      type: "peer-left",
+      peerId: bobJoined.peerId,
+      reason: "left",
+    });
   });
 
   it("rejects a join into a full room with code room-full, and server errors with their code", async () => {

@@ -172,7 +172,7 @@ describe("hostile frames", () => {
     a.sendRaw(Buffer.from([0x7b, 0x22, 0x74, 0xc3, 0x28, 0xff, 0x7d]), { binary: false });
     const closed = await a.closed();
     assert.equal(closed.code, 1007);
-    assert.deepEqual(await b.next(), { type: "peer-left", peerId: aId });
+    assert.deepEqual(await b.next(), { type: "peer-left", peerId: aId, reason: "dropped" });
     await b.expectNothing();
   });
 });
@@ -225,7 +225,7 @@ for (const limit of [undefined, 1024]) {
       a.ws.send(frame.slice(0, half), { fin: false });
       a.ws.send(frame.slice(half), { fin: true });
       assert.equal((await a.closed()).code, 1009);
-      assert.deepEqual(await b.next(), { type: "peer-left", peerId: aId });
+      assert.deepEqual(await b.next(), { type: "peer-left", peerId: aId, reason: "dropped" });
     });
 
     it(`closes with 1009 on a frame of ${bytes + 1} bytes and tells the room`, async () => {
@@ -233,7 +233,7 @@ for (const limit of [undefined, 1024]) {
       a.sendRaw(frameOfSize(bytes + 1));
       const closed = await a.closed();
       assert.equal(closed.code, 1009);
-      assert.deepEqual(await b.next(), { type: "peer-left", peerId: aId });
+      assert.deepEqual(await b.next(), { type: "peer-left", peerId: aId, reason: "dropped" });
       await b.expectNothing();
       assert.equal((await server.app.rooms.members("over-limit")).length, 1);
       await assertPairWorks(bystanders);

@@ -60,7 +60,11 @@ describe("many rooms at once", () => {
       half.map(async (pair) => {
         pair.a.send({ type: "leave" });
         await pair.a.next("left");
-        assert.deepEqual(await pair.b.next(), { type: "peer-left", peerId: pair.aId });
+        assert.deepEqual(await pair.b.next(), {
+          type: "peer-left",
+          peerId: pair.aId,
+          reason: "left",
+        });
       }),
     );
     await Promise.all(pairs.slice(ROOMS / 2).map((pair) => pair.a.expectNothing()));

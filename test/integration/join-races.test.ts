@@ -63,7 +63,11 @@ describe("a join in flight when its sender goes away", () => {
         if (ending === "kicked by a host") {
           host.send({ type: "kick", peerId: moverId });
           assert.deepEqual(await mover.next(), { type: "kicked", roomId: "x", by: hostId });
-          assert.deepEqual(await host.next(), { type: "peer-left", peerId: moverId });
+          assert.deepEqual(await host.next(), {
+            type: "peer-left",
+            peerId: moverId,
+            reason: "kicked",
+          });
         } else {
           await mover.close();
           await eventually(() => assert.equal(server.app.connections(), 2));

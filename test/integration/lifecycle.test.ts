@@ -30,7 +30,11 @@ describe("connection lifecycle", () => {
     });
     // First beat: a ping goes unanswered. Second beat: the socket is dropped.
     assert.equal((await dead.closed()).code, 1006);
-    assert.deepEqual(await live.next(), { type: "peer-left", peerId: deadJoined.peerId });
+    assert.deepEqual(await live.next(), {
+      type: "peer-left",
+      peerId: deadJoined.peerId,
+      reason: "dropped",
+    });
     await twoPings;
     assert.equal(live.isOpen, true);
     await live.expectNothing();

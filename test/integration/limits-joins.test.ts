@@ -22,7 +22,7 @@ describe("join rate per connection (6 per minute, burst 10)", () => {
       a.send({ type: "join", roomId: `hop-${i % 2}` });
       await a.next("joined");
       if (i === 1) {
-        assert.deepEqual(await b.next(), { type: "peer-left", peerId: aId });
+        assert.deepEqual(await b.next(), { type: "peer-left", peerId: aId, reason: "left" });
       }
     }
     // Back home through a join that would be refused: nothing may change.

@@ -102,7 +102,11 @@ describe("slow reader (MAX_BUFFERED_BYTES 64 KiB)", () => {
     assert.equal(entry?.peerId, slowId, "the stalled reader, not the sender, is cut off");
     console.log(`slow reader: disconnected after ${sent} offers of 60 KB (kernel buffers first)`);
     // Its close frame waits behind the backlog it never reads: it is cut a second later.
-    assert.deepEqual(await sender.next("peer-left"), { type: "peer-left", peerId: slowId });
+    assert.deepEqual(await sender.next("peer-left"), {
+      type: "peer-left",
+      peerId: slowId,
+      reason: "dropped",
+    });
     await eventually(async () => {
       assert.equal(server.app.connections(), 1);
       assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 1 });

@@ -217,7 +217,9 @@ describe("property: hosts, guests and tokens racing kick, lock, join and leave",
         assert.ok(spec, `joined without a known token: ${where}`);
         assert.ok(spec.room === "*" || spec.room === m.roomId, `token for another room: ${where}`);
         assert.equal(m.role, spec.role, where);
-        Object.assign(s, { room: m.roomId, role: spec.role, locked: false });
+        Object.assign(s, { room: m.roomId, role: spec.role, locked: m.locked === true });
+        // Only a host gets into a locked room.
+        if (m.locked === true) assert.equal(spec.role, "host", where);
         joinedRooms.set(s.peerId, (joinedRooms.get(s.peerId) ?? new Set()).add(m.roomId));
         return;
       }

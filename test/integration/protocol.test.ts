@@ -142,7 +142,7 @@ describe("protocol: 1:1 rooms", () => {
     const { a, b, aId } = await joinPair(server, "leave");
     a.send({ type: "leave" });
     assert.deepEqual(await a.next(), { type: "left", roomId: "leave" });
-    assert.deepEqual(await b.next(), { type: "peer-left", peerId: aId });
+    assert.deepEqual(await b.next(), { type: "peer-left", peerId: aId, reason: "left" });
     assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 1 });
 
     // a is out: its relays are refused and b hears nothing.
@@ -201,7 +201,7 @@ describe("protocol: 1:1 rooms", () => {
       resumeToken: joined.resumeToken,
       resumeGraceMs: 20000,
     });
-    assert.deepEqual(await b.next(), { type: "peer-left", peerId: aId });
+    assert.deepEqual(await b.next(), { type: "peer-left", peerId: aId, reason: "left" });
     assert.deepEqual(await memberIds("first"), [bId]);
     assert.deepEqual(await memberIds("second"), [aId]);
     // a now talks to room "second" only.
@@ -215,7 +215,7 @@ describe("protocol: 1:1 rooms", () => {
     const full = await joinPair(server, "elsewhere");
     a.send({ type: "join", roomId: "elsewhere" });
     assert.deepEqual(await a.next(), { type: "full", roomId: "elsewhere" });
-    assert.deepEqual(await b.next(), { type: "peer-left", peerId: aId });
+    assert.deepEqual(await b.next(), { type: "peer-left", peerId: aId, reason: "left" });
     assert.deepEqual(await memberIds("home"), [bId]);
     a.send({ type: "offer", sdp: "x" });
     await a.nextError("not-in-room");
@@ -250,7 +250,7 @@ describe("protocol: 1:1 rooms", () => {
   it("removes a member whose socket closes, and tells the other", async () => {
     const { a, b, aId, bId } = await joinPair(server, "close");
     assert.deepEqual(await b.close(1000), { code: 1000, reason: "" });
-    assert.deepEqual(await a.next(), { type: "peer-left", peerId: bId });
+    assert.deepEqual(await a.next(), { type: "peer-left", peerId: bId, reason: "left" });
     assert.deepEqual(await memberIds("close"), [aId]);
   });
 
@@ -264,7 +264,7 @@ describe("protocol: 1:1 rooms", () => {
     await a.expectNothing();
     assert.deepEqual(await memberIds("drop"), [aId, bId]);
     // ... and when RESUME_GRACE_MS is over, it is gone.
-    assert.deepEqual(await a.next(), { type: "peer-left", peerId: bId });
+    assert.deepEqual(await a.next(), { type: "peer-left", peerId: bId, reason: "dropped" });
     assert.deepEqual(await memberIds("drop"), [aId]);
     a.send({ type: "leave" });
     await a.next("left");

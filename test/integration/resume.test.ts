@@ -251,7 +251,11 @@ describe("resume", () => {
       assert.deepEqual(await probe.next(), REFUSED);
     }
     // Grace over: the right token gets the same answer.
-    assert.deepEqual(await a.next("peer-left"), { type: "peer-left", peerId: bId });
+    assert.deepEqual(await a.next("peer-left"), {
+      type: "peer-left",
+      peerId: bId,
+      reason: "dropped",
+    });
     probe.send({ type: "resume", peerId: bId, resumeToken: token, lastSeq: 0 });
     assert.deepEqual(await probe.next(), REFUSED);
     // The refused socket is still usable.
@@ -272,7 +276,11 @@ describe("resume", () => {
     again.send({ type: "resume", peerId: bId, resumeToken: token, lastSeq });
     assert.deepEqual(await again.next(), REFUSED);
     // The owner asked: its useless place is given up at once (the room of two has room again).
-    assert.deepEqual(await a.next("peer-left"), { type: "peer-left", peerId: bId });
+    assert.deepEqual(await a.next("peer-left"), {
+      type: "peer-left",
+      peerId: bId,
+      reason: "dropped",
+    });
     assert.equal((await again.join("overflow")).peers, 1);
   });
 
@@ -298,11 +306,19 @@ describe("resume", () => {
     await start();
     const first = await joinPair(server, "clean");
     await first.b.close(1000);
-    assert.deepEqual(await first.a.next("peer-left"), { type: "peer-left", peerId: first.bId });
+    assert.deepEqual(await first.a.next("peer-left"), {
+      type: "peer-left",
+      peerId: first.bId,
+      reason: "left",
+    });
     const second = await joinPair(server, "clean2");
     second.b.send({ type: "leave" });
     await second.b.next("left");
-    assert.deepEqual(await second.a.next("peer-left"), { type: "peer-left", peerId: second.bId });
+    assert.deepEqual(await second.a.next("peer-left"), {
+      type: "peer-left",
+      peerId: second.bId,
+      reason: "left",
+    });
     assert.equal(server.app.members().parked, 0);
   });
 
@@ -312,7 +328,11 @@ describe("resume", () => {
     const joined = await tokenOf(server, b);
     assert.equal(joined.graceMs, 0);
     await b.terminate();
-    assert.deepEqual(await a.next("peer-left"), { type: "peer-left", peerId: bId });
+    assert.deepEqual(await a.next("peer-left"), {
+      type: "peer-left",
+      peerId: bId,
+      reason: "dropped",
+    });
   });
 
   it("announces peer-left when the grace period ends, not before", async () => {
@@ -322,7 +342,11 @@ describe("resume", () => {
     await b.terminate();
     await eventually(() => assert.equal(server.app.members().parked, 1));
     const parkedAt = performance.now();
-    assert.deepEqual(await a.next("peer-left"), { type: "peer-left", peerId: bId });
+    assert.deepEqual(await a.next("peer-left"), {
+      type: "peer-left",
+      peerId: bId,
+      reason: "dropped",
+    });
     const waited = performance.now() - parkedAt;
     console.log(
       `grace: peer-left ${Math.round(waited)} ms after parking (RESUME_GRACE_MS ${graceMs})`,

@@ -52,8 +52,16 @@ describe("host roles: kick, lock, unlock", () => {
     await parked.client.terminate();
     await eventually(() => assert.equal(server.app.members().parked, 1));
     host.send({ type: "kick", peerId: parked.peerId });
-    assert.deepEqual(await host.next(), { type: "peer-left", peerId: parked.peerId });
-    assert.deepEqual(await other.client.next(), { type: "peer-left", peerId: parked.peerId });
+    assert.deepEqual(await host.next(), {
+      type: "peer-left",
+      peerId: parked.peerId,
+      reason: "kicked",
+    });
+    assert.deepEqual(await other.client.next(), {
+      type: "peer-left",
+      peerId: parked.peerId,
+      reason: "kicked",
+    });
     assert.deepEqual(server.app.members(), { members: 2, parked: 0 });
     const again = await server.connect();
     again.send({ type: "resume", peerId: parked.peerId, resumeToken: token, lastSeq: 0 });
@@ -69,11 +77,21 @@ describe("host roles: kick, lock, unlock", () => {
     target.client.ws.once("message", () => {
       target.client.send({ type: "message", data: "after the kick" });
     });
-    host.send({ type: "kick", peerId: target.peerId });
+    host.send({ type: "kick", peerId: target.peerId, id: "k1" });
     assert.deepEqual(await target.client.next(), { type: "kicked", roomId: "k", by: hostId });
     assert.deepEqual(await target.client.closed(), { code: 4501, reason: "removed by a host" });
-    assert.deepEqual(await host.next(), { type: "peer-left", peerId: target.peerId });
-    assert.deepEqual(await other.client.next(), { type: "peer-left", peerId: target.peerId });
+    // The host's peer-left is the answer to its request: it carries the request's id.
+    assert.deepEqual(await host.next(), {
+      type: "peer-left",
+      peerId: target.peerId,
+      reason: "kicked",
+      id: "k1",
+    });
+    assert.deepEqual(await other.client.next(), {
+      type: "peer-left",
+      peerId: target.peerId,
+      reason: "kicked",
+    });
     await host.expectNothing();
     await other.client.expectNothing();
     assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2 });
@@ -147,14 +165,47 @@ describe("host roles: kick, lock, unlock", () => {
       candidate: null,
       from: moverJoined.peerId,
     });
-    // Re-joining the locked room one is in is refused too, and changes nothing.
-    locked.host.send({
-      type: "join",
-      roomId: "vault",
-      token: await mint({ room: "vault", sub: "h", role: "host" }),
-    });
-    assert.equal((await locked.host.nextError("forbidden")).message, "the room is locked");
+    // A guest re-joining the locked room it is in is refused too, and changes nothing.
+    const guest = (locked.guests[0] as Room["guests"][0]).client;
+    guest.send({ type: "join", roomId: "vault", token: await mint({ room: "vault", sub: "g" }) });
+    assert.equal((await guest.nextError("forbidden")).message, "the room is locked");
     assert.deepEqual(await server.app.rooms.stats(), { rooms: 2, members: 4 });
+    await locked.host.expectNothing();
+  });
+
+  it("lets a host of the room into it while locked, told so, to unlock it", async () => {
+    const vault = await room("keep", 1);
+    const guest = (vault.guests[0] as Room["guests"][0]).client;
+    vault.host.send({ type: "lock", id: "l1" });
+    assert.deepEqual(await vault.host.next(), {
+      type: "locked",
+      roomId: "keep",
+      by: vault.hostId,
+      id: "l1",
+    });
+    assert.deepEqual(await guest.next(), { type: "locked", roomId: "keep", by: vault.hostId });
+    // The only host drops for good: a locked room nobody could unlock, but for this.
+    await vault.host.close();
+    assert.equal((await guest.next("peer-left")).reason, "left");
+    const guestToken = await mint({ room: "keep", sub: "late" });
+    const late = await server.connect();
+    late.send({ type: "join", roomId: "keep", token: guestToken });
+    assert.equal((await late.nextError("forbidden")).message, "the room is locked");
+    const back = await server.connect();
+    const joined = await back.join("keep", {
+      token: await mint({ room: "keep", sub: "host", role: "host", maxPeers: 4 }),
+    });
+    assert.equal(joined.locked, true);
+    assert.equal(joined.role, "host");
+    await guest.next("peer-joined");
+    back.send({ type: "unlock", id: 7 });
+    assert.deepEqual(await back.nextSkipping("unlocked", ["ready"]), {
+      type: "unlocked",
+      roomId: "keep",
+      by: joined.peerId,
+      id: 7,
+    });
+    assert.equal((await late.join("keep", { token: guestToken })).peers, 2);
   });
 
   it("refuses kick, lock and unlock from a guest, changing nothing", async () => {

@@ -16,10 +16,12 @@ describe("MemoryRooms", () => {
     assert.deepEqual(await rooms.join("r", { peerId: "a" }, { capacity: 2 }), {
       ok: true,
       others: [],
+      locked: false,
     });
     assert.deepEqual(await rooms.join("r", { peerId: "b", name: "Bob" }, { capacity: 2 }), {
       ok: true,
       others: [{ peerId: "a" }],
+      locked: false,
     });
     assert.deepEqual(await rooms.join("r", { peerId: "c" }, { capacity: 2 }), {
       ok: false,
@@ -39,6 +41,20 @@ describe("MemoryRooms", () => {
     });
     assert.equal((await rooms.join("zero", { peerId: "z" }, { capacity: 0 })).ok, false);
     assert.deepEqual(await rooms.stats(), { rooms: 1, members: 3 });
+  });
+
+  it("lets a join that ignores the lock in (a host), still within capacity, and says it is locked", async () => {
+    await rooms.join("v", { peerId: "a" }, { capacity: 2 });
+    await rooms.setLocked("v", true);
+    assert.deepEqual(await rooms.join("v", { peerId: "h" }, { capacity: 2, ignoreLock: true }), {
+      ok: true,
+      others: [{ peerId: "a" }],
+      locked: true,
+    });
+    assert.deepEqual(await rooms.join("v", { peerId: "h2" }, { capacity: 2, ignoreLock: true }), {
+      ok: false,
+      reason: "full",
+    });
   });
 
   it("refuses joins into a locked room until it is unlocked", async () => {
@@ -79,6 +95,7 @@ describe("MemoryRooms", () => {
     assert.deepEqual(result, {
       ok: true,
       others: [{ peerId: "p1" }, { peerId: "p3" }, { peerId: "p4" }],
+      locked: false,
     });
     assert.deepEqual(await ids("order"), ["p1", "p3", "p4", "p5"]);
   });
@@ -89,6 +106,7 @@ describe("MemoryRooms", () => {
     assert.deepEqual(await rooms.join("r", { peerId: "a" }, { capacity: 2 }), {
       ok: true,
       others: [{ peerId: "b" }],
+      locked: false,
     });
     assert.deepEqual(await rooms.stats(), { rooms: 1, members: 2 });
   });
@@ -107,6 +125,7 @@ describe("MemoryRooms", () => {
     assert.deepEqual(await rooms.join("r", { peerId: "c" }, { capacity: 2 }), {
       ok: true,
       others: [],
+      locked: false,
     });
   });
 
@@ -150,6 +169,7 @@ describe("MemoryRooms", () => {
       assert.deepEqual(await rooms.join(roomId, { peerId: "__proto__" }, { capacity: 2 }), {
         ok: true,
         others: [],
+        locked: false,
       });
     }
     assert.deepEqual(await rooms.stats(), { rooms: 3, members: 3 });

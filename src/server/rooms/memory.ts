@@ -42,8 +42,10 @@ export class MemoryRooms implements Rooms {
 
   async join(roomId: string, peer: PeerInfo, opts: JoinOptions): Promise<JoinResult> {
     let room = this.#rooms.get(roomId);
-    if (room?.members.has(peer.peerId)) return { ok: true, others: othersOf(room, peer.peerId) };
-    if (room?.locked) return LOCKED;
+    if (room?.members.has(peer.peerId)) {
+      return { ok: true, others: othersOf(room, peer.peerId), locked: room.locked };
+    }
+    if (room?.locked && !opts.ignoreLock) return LOCKED;
     if (room && room.members.size >= room.capacity) return FULL;
     if (!room) {
       if (opts.capacity < 1) return FULL;
@@ -53,7 +55,7 @@ export class MemoryRooms implements Rooms {
     const others = [...room.members.values()];
     room.members.set(peer.peerId, peer);
     this.#members++;
-    return { ok: true, others };
+    return { ok: true, others, locked: room.locked };
   }
 
   async leave(roomId: string, peerId: string): Promise<boolean> {

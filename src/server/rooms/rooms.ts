@@ -16,8 +16,11 @@ export interface PeerInfo {
 }
 
 export type JoinResult =
-  /** `others`: the members that were already there, oldest first. */
-  | { readonly ok: true; readonly others: readonly PeerInfo[] }
+  /**
+   * `others`: the members that were already there, oldest first; `locked`:
+   * whether the room is locked (only a join that ignores the lock gets in then).
+   */
+  | { readonly ok: true; readonly others: readonly PeerInfo[]; readonly locked: boolean }
   | { readonly ok: false; readonly reason: "full" | "locked" };
 
 export type DeliverResult =
@@ -43,6 +46,8 @@ export interface DeliverOptions {
 export interface JoinOptions {
   /** Capacity of the room if this join creates it; an existing room keeps its own. */
   readonly capacity: number;
+  /** Join even if the room is locked (a host of the room). Capacity still holds. */
+  readonly ignoreLock?: boolean;
 }
 
 export interface Rooms {

@@ -140,7 +140,9 @@ export class Connection implements SessionState, MemberSocket {
         this.#ctx.logger.debug({ peerId: member.peerId }, "member parked");
         return;
       }
-      await leaveRoom(this.#ctx, this);
+      // A goodbye from the client is leaving; anything else is losing it.
+      const clean = !this.#violated && this.#closeCode === undefined && code !== 1006;
+      await leaveRoom(this.#ctx, this, clean ? "left" : "dropped");
     });
   }
 

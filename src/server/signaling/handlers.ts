@@ -6,6 +6,7 @@ import {
   kickSchema,
   MAX_PEER_ID_LENGTH,
   normalizeRoomId,
+  type PeerLeftReason,
   type ProtocolError,
   protocolError,
   type Role,
@@ -94,19 +95,22 @@ const join: Handler = async (ctx, session, message) => {
 
   // A locked room refuses before anything changes, like a refused token (a
   // lock taken between this check and the join below is still honoured).
-  if (await ctx.rooms.isLocked(roomId)) {
+  // A host whose token admits the room always gets in: otherwise a locked
+  // room whose hosts all dropped could never be unlocked again.
+  const isHost = identity?.role === "host";
+  if (!isHost && (await ctx.rooms.isLocked(roomId))) {
     return sendError(session, protocolError("forbidden", "the room is locked"));
   }
 
   // As in the origin design: leave the current room first, even if the new one is full.
-  await leaveRoom(ctx, session);
+  await leaveRoom(ctx, session, "left");
 
   // Every await above may have let a kick or a close through: a session
   // that is going away must not land in a room (nor be announced there).
   if (!session.active) return;
   const member = memberInfo(session.peerId, identity?.name ?? parsed.data.name, identity);
   const capacity = Math.min(identity?.maxPeers ?? ctx.maxPeers, ctx.maxRoomCapacity);
-  const result = await ctx.rooms.join(roomId, member, { capacity });
+  const result = await ctx.rooms.join(roomId, member, { capacity, ignoreLock: isHost });
   if (result.ok && !session.active) {
     await ctx.rooms.leave(roomId, session.peerId);
     return;
@@ -131,6 +135,8 @@ const join: Handler = async (ctx, session, message) => {
     members: result.others.map(publicMember),
     iceServers,
     ...(identity ? { role: identity.role, userId: identity.sub } : {}),
+    // Only a host gets into a locked room: it needs to know, to unlock it.
+    ...(result.locked ? { locked: true } : {}),
     resumeToken,
     resumeGraceMs: ctx.members.graceMs,
   });
@@ -154,7 +160,7 @@ const join: Handler = async (ctx, session, message) => {
 const leave: Handler = async (ctx, session) => {
   const roomId = session.roomId;
   if (roomId === null) return sendError(session, protocolError("not-in-room"));
-  await leaveRoom(ctx, session);
+  await leaveRoom(ctx, session, "left");
   session.send({ type: "left", roomId });
 };
 
@@ -213,9 +219,10 @@ const kick: Handler = async (ctx, session, message) => {
   });
   if (!delivered.ok) return sendError(session, protocolError(delivered.reason));
   if (await ctx.rooms.leave(roomId, target)) {
-    await ctx.rooms.deliver(roomId, encode({ type: "peer-left", peerId: target }), {
-      from: target,
-    });
+    const left = { type: "peer-left", peerId: target, reason: "kicked" } as const;
+    await ctx.rooms.deliver(roomId, encode(left), { from: session.peerId });
+    // The host's copy is the answer to its request (with its `id`).
+    session.send(left);
   }
 };
 
@@ -225,9 +232,10 @@ const setLock =
     const roomId = hostRoom(session);
     if (typeof roomId !== "string") return sendError(session, roomId);
     await ctx.rooms.setLocked(roomId, locked);
-    const frame = encode({ type: locked ? "locked" : "unlocked", roomId, by: session.peerId });
-    await ctx.rooms.deliver(roomId, frame, { from: session.peerId });
-    session.sendFrame(frame);
+    const message = { type: locked ? "locked" : "unlocked", roomId, by: session.peerId };
+    await ctx.rooms.deliver(roomId, encode(message), { from: session.peerId });
+    // The host's copy is the answer to its request (with its `id`).
+    session.send(message);
   };
 
 const ping: Handler = async (_ctx, session) => {
@@ -275,7 +283,7 @@ const resume: Handler = async (ctx, session, message) => {
     // socket it may still have (blackholed, unnoticed) goes with it.
     if (claim.member) {
       claim.member.connection?.replaced();
-      await endMember(ctx, claim.member);
+      await endMember(ctx, claim.member, "dropped");
     }
     return sendError(session, protocolError("resume-failed"));
   }
@@ -330,27 +338,41 @@ export const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
 ]);
 
 /** Takes the connection's member, if any, out of its room and tells the others. */
-export async function leaveRoom(ctx: SignalingContext, session: SessionState): Promise<void> {
+export async function leaveRoom(
+  ctx: SignalingContext,
+  session: SessionState,
+  reason: PeerLeftReason,
+): Promise<void> {
   const member = session.detach();
   if (member === null) return;
   session.leftRoom();
-  await endMember(ctx, member);
+  await endMember(ctx, member, reason);
 }
 
 /** Ends a member: out of its room, and the others get `peer-left`. */
-export async function endMember(ctx: SignalingContext, member: Member): Promise<void> {
+export async function endMember(
+  ctx: SignalingContext,
+  member: Member,
+  reason: PeerLeftReason,
+): Promise<void> {
   ctx.members.end(member);
-  await announceGone(ctx, member);
+  await announceGone(ctx, member, reason);
 }
 
 /**
  * Removes an ended member from its room and tells the others (also when
  * its grace period ran out).
  */
-export async function announceGone(ctx: SignalingContext, member: Member): Promise<void> {
+export async function announceGone(
+  ctx: SignalingContext,
+  member: Member,
+  reason: PeerLeftReason,
+): Promise<void> {
   const { roomId, peerId } = member;
   if (!(await ctx.rooms.leave(roomId, peerId))) return;
-  await ctx.rooms.deliver(roomId, encode({ type: "peer-left", peerId }), { from: peerId });
+  await ctx.rooms.deliver(roomId, encode({ type: "peer-left", peerId, reason }), {
+    from: peerId,
+  });
 }
 
 /** The room of a host, or why the session may not act as one. */
