@@ -7,32 +7,17 @@ import WebSocket, { WebSocketServer } from "ws";
 import {
   type RelayedMessage,
   SignalingClient,
-  type SignalingEvents,
   SignalroomError,
   type WebSocketConstructor,
 } from "../../src/client/index.js";
 import { mintJoinToken } from "../../src/server/auth/mint-token.js";
+import { nextEvent } from "../helpers/sdk-events.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 // Node 20 has no global WebSocket: the SDK takes `ws`'s, as it would any.
 const WS = WebSocket as unknown as WebSocketConstructor;
 
-function next<K extends keyof SignalingEvents>(
-  client: SignalingClient,
-  event: K,
-  timeoutMs = 3000,
-): Promise<SignalingEvents[K]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no ${String(event)} event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const off = client.once(event, (payload) => {
-      clearTimeout(timer);
-      resolve(payload);
-    });
-  });
-}
+const next = nextEvent;
 
 describe("SignalingClient against the real server", () => {
   let server: TestServer;
