@@ -28,6 +28,8 @@ export {
   type OneToOneCallOptions,
 } from "./one-to-one-call.js";
 export {
+  MEDIA_KINDS,
+  type MediaKind,
   PeerLink,
   type PeerLinkEvents,
   type PeerLinkOptions,

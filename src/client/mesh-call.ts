@@ -7,14 +7,23 @@ import type {
 } from "../protocol/index.js";
 import { Emitter } from "./emitter.js";
 import { SignalroomError } from "./errors.js";
-import { PeerLink, type RTCPeerConnectionConstructor } from "./peer-link.js";
+import {
+  type MediaKind,
+  PeerLink,
+  type RTCPeerConnectionConstructor,
+  withTrack,
+} from "./peer-link.js";
 import type { SignalingClient } from "./signaling-client.js";
 import { relayFromSignal, signalFromRelay } from "./wire.js";
 
 export interface MeshCallOptions {
   /** A connected client; the call follows its room. */
   signaling: SignalingClient;
-  /** Tracks to send to everyone. */
+  /**
+   * Tracks to send to everyone; null (the default) or a stream without
+   * audio or video still receives both. Change it later with
+   * {@link MeshCall.setLocalStream}.
+   */
   localStream?: MediaStream | null;
   /** ICE servers; by default those the server sent in `joined`. */
   iceServers?: IceServer[];
@@ -192,20 +201,24 @@ export class MeshCall extends Emitter<MeshCallEvents> {
 
   /**
    * Replaces the track sent for `kind` on every connection (screen share in
-   * place of the camera, camera switch) without renegotiation. The new
+   * place of the camera, camera switch) without renegotiation; where
+   * nothing of that kind was being sent, `track` is negotiated in. The new
    * track is also what newcomers get.
    */
-  async replaceTrack(kind: "audio" | "video", track: MediaStreamTrack | null): Promise<void> {
-    if (this.#localStream && track) {
-      const old =
-        kind === "audio" ? this.#localStream.getAudioTracks() : this.#localStream.getVideoTracks();
-      const stream = new MediaStream([
-        ...this.#localStream.getTracks().filter((t) => !old.includes(t)),
-        track,
-      ]);
-      this.#localStream = stream;
-    }
+  async replaceTrack(kind: MediaKind, track: MediaStreamTrack | null): Promise<void> {
+    this.#localStream = withTrack(this.#localStream, kind, track);
     await Promise.all([...this.#peers.values()].map(({ link }) => link.replaceTrack(kind, track)));
+  }
+
+  /**
+   * Sends `stream` from now on, to everyone and to newcomers: the camera or
+   * microphone that came after the call started (plugged in, permission
+   * granted), or none (`null`). Kinds nobody sent before are negotiated in
+   * on each connection; see {@link PeerLink.setLocalStream}.
+   */
+  async setLocalStream(stream: MediaStream | null): Promise<void> {
+    this.#localStream = stream;
+    await Promise.all([...this.#peers.values()].map(({ link }) => link.setLocalStream(stream)));
   }
 
   /**

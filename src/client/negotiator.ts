@@ -121,10 +121,17 @@ export class Negotiator {
 
   async #checkRenegotiation(): Promise<void> {
     // Tracks added before the first offer arrived were folded into the
-    // answer when their kind matched; anything else needs an offer of ours.
-    const unsent = this.#pc
-      .getTransceivers()
-      .some((t) => t.sender.track !== null && t.mid === null && t.currentDirection !== "stopped");
+    // answer when their kind matched; anything else needs an offer of ours:
+    // a track no m-line carries yet, or a transceiver told to send (or to
+    // stop) after our answer was made, say a camera that came while the
+    // first offer was being answered.
+    const sends = (direction: RTCRtpTransceiverDirection | null) =>
+      direction === "sendrecv" || direction === "sendonly";
+    const unsent = this.#pc.getTransceivers().some((t) => {
+      if (t.currentDirection === "stopped" || t.direction === "stopped") return false;
+      if (t.mid === null) return t.sender.track !== null;
+      return sends(t.direction) !== sends(t.currentDirection);
+    });
     if (unsent) await this.#onNegotiationNeeded();
   }
 

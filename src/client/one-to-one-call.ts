@@ -6,7 +6,12 @@ import type {
 } from "../protocol/index.js";
 import { Emitter } from "./emitter.js";
 import { SignalroomError } from "./errors.js";
-import { PeerLink, type RTCPeerConnectionConstructor } from "./peer-link.js";
+import {
+  type MediaKind,
+  PeerLink,
+  type RTCPeerConnectionConstructor,
+  withTrack,
+} from "./peer-link.js";
 import type { SignalingClient } from "./signaling-client.js";
 import { relayFromSignal, signalFromRelay } from "./wire.js";
 
@@ -15,7 +20,10 @@ export type { RTCPeerConnectionConstructor };
 export interface OneToOneCallOptions {
   /** A connected client; the call follows its room. */
   signaling: SignalingClient;
-  /** Tracks to send; more can be added later with {@link OneToOneCall.addTrack}. */
+  /**
+   * Tracks to send; null (the default) or a stream without audio or video
+   * still receives both. Change it later with {@link OneToOneCall.setLocalStream}.
+   */
   localStream?: MediaStream | null;
   /** ICE servers; by default those the server sent in `joined`. */
   iceServers?: IceServer[];
@@ -216,18 +224,36 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
     this.#opts.signaling.send({ type: "message", data });
   }
 
-  /** Adds a track (e.g. a screen share) to send; renegotiates. */
-  addTrack(track: MediaStreamTrack, stream: MediaStream): RTCRtpSender | null {
+  /**
+   * Adds a track (e.g. a screen share) to send on the current connection;
+   * renegotiates. A kind that was only received takes the track on its
+   * transceiver (see {@link PeerLink.addTrack}).
+   */
+  addTrack(track: MediaStreamTrack, stream?: MediaStream): RTCRtpSender | null {
     return this.#link?.addTrack(track, stream) ?? null;
   }
 
   /**
    * Replaces the track being sent for `kind` (camera switch, screen share
-   * in place of the camera) without renegotiation. Returns false when
-   * nothing of that kind is being sent.
+   * in place of the camera) without renegotiation; when nothing of that
+   * kind was being sent, `track` is negotiated in. Later connections (the
+   * other person joins again) send it too. Returns false only when `track`
+   * is null and nothing of that kind was being sent.
    */
-  async replaceTrack(kind: "audio" | "video", track: MediaStreamTrack | null): Promise<boolean> {
+  async replaceTrack(kind: MediaKind, track: MediaStreamTrack | null): Promise<boolean> {
+    this.#localStream = withTrack(this.#localStream, kind, track);
     return (await this.#link?.replaceTrack(kind, track)) ?? false;
+  }
+
+  /**
+   * Sends `stream` from now on, on this connection and the next ones: the
+   * camera or microphone that came after the call started (plugged in,
+   * permission granted), or none (`null`). Kinds nobody sent before are
+   * negotiated in; see {@link PeerLink.setLocalStream}.
+   */
+  async setLocalStream(stream: MediaStream | null): Promise<void> {
+    this.#localStream = stream;
+    await this.#link?.setLocalStream(stream);
   }
 
   /**

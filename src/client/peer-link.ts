@@ -5,10 +5,30 @@ import { type NegotiationSignal, Negotiator } from "./negotiator.js";
 
 export type RTCPeerConnectionConstructor = new (config?: RTCConfiguration) => RTCPeerConnection;
 
+/** The kinds of media every link negotiates, in this order, whatever the local person sends. */
+export const MEDIA_KINDS = ["audio", "video"] as const;
+export type MediaKind = (typeof MEDIA_KINDS)[number];
+
+/**
+ * `stream` with `track` as its `kind` (or without that kind, for null): what
+ * the calls keep as their local stream, for the connections they make later.
+ */
+export function withTrack(
+  stream: MediaStream | null,
+  kind: MediaKind,
+  track: MediaStreamTrack | null,
+): MediaStream | null {
+  const current = stream?.getTracks() ?? [];
+  const next = [...current.filter((t) => t.kind !== kind), ...(track ? [track] : [])];
+  if (next.length === current.length && next.every((t) => current.includes(t))) return stream;
+  return next.length > 0 ? new MediaStream(next) : null;
+}
+
 export interface PeerLinkOptions {
   readonly iceServers: readonly IceServer[];
   /** Extra `RTCConfiguration` (e.g. `iceTransportPolicy: "relay"`). */
   readonly rtcConfig?: RTCConfiguration | undefined;
+  /** What to send; null or a stream without some kind: that kind is received only. */
   readonly localStream: MediaStream | null;
   /** Yields on offer collisions; the side that did not offer first. */
   readonly polite: boolean;
@@ -25,7 +45,11 @@ export interface PeerLinkOptions {
 }
 
 export interface PeerLinkEvents {
-  /** The remote media, once its first track arrives (and again as tracks are added). */
+  /**
+   * The remote media, once its first track arrives, and again (the same
+   * stream) each time a track is added to it: every track of the peer is in
+   * this one stream.
+   */
   stream: MediaStream;
   "connection-state": RTCPeerConnectionState;
   /** A STUN/TURN server refused or failed us, e.g. 401 for bad TURN credentials. */
@@ -40,6 +64,14 @@ export interface PeerLinkEvents {
  * negotiation pattern. The call helpers own one (1:1) or one per remote
  * peer (mesh); this class knows nothing of rooms or signaling transport.
  *
+ * Media: a link always negotiates receiving audio and video, whatever the
+ * local person sends, so two people connect even when one has no camera
+ * and no microphone. Each kind has one transceiver: `sendrecv` with a
+ * local track, `recvonly` without one. A track that comes later (a camera
+ * plugged in, a permission granted) takes over its kind's transceiver and
+ * is negotiated in. Everything a link sends goes out as one stream, and
+ * everything it receives is gathered in one stream ({@link remoteStream}).
+ *
  * It also keeps the connection alive: when ICE fails, or stays
  * `disconnected` for `iceRestartDelayMs`, it restarts ICE (perfect
  * negotiation then sends an offer with new credentials). A restart needs
@@ -50,6 +82,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   readonly pc: RTCPeerConnection;
   readonly #negotiator: Negotiator;
   readonly #iceRestartDelayMs: number;
+  /** The stream every track is sent in (its id is what the other side groups by); made on demand. */
+  #outgoing: MediaStream | null;
   #remoteStream: MediaStream | null = null;
   #closed = false;
   #signalingUp = true;
@@ -85,16 +119,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
           new SignalroomError("webrtc-failed", "negotiation failed", { cause: error }),
         ),
     });
-    pc.addEventListener("track", (event) => {
-      let stream = event.streams[0];
-      if (!stream) {
-        // A sender without a stream (some clients do that): collect its tracks ourselves.
-        stream = this.#remoteStream ?? new MediaStream();
-        stream.addTrack(event.track);
-      }
-      this.#remoteStream = stream;
-      this.emit("stream", stream);
-    });
+    pc.addEventListener("track", (event) => this.#onTrack(event));
     pc.addEventListener("icecandidateerror", (event) => {
       const e = event as RTCPeerConnectionIceErrorEvent;
       this.emit("ice-error", { url: e.url, errorCode: e.errorCode, errorText: e.errorText });
@@ -104,8 +129,21 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     });
     this.#iceRestartDelayMs = opts.iceRestartDelayMs ?? 4000;
     pc.addEventListener("iceconnectionstatechange", this.#onIceState);
-    const stream = opts.localStream;
-    for (const track of stream?.getTracks() ?? []) pc.addTrack(track, stream as MediaStream);
+    this.#outgoing = opts.localStream;
+    for (const kind of MEDIA_KINDS) {
+      const tracks = opts.localStream?.getTracks().filter((t) => t.kind === kind) ?? [];
+      for (const track of tracks) pc.addTrack(track, opts.localStream as MediaStream);
+      // The side that offers first asks to receive each kind it does not
+      // send: with nothing at all to negotiate, `negotiationneeded` would
+      // never fire and no offer would ever be made. The waiting side adds
+      // none: the offer brings audio and video, and a transceiver made by
+      // addTransceiver (unlike one made by addTrack) is never matched to an
+      // offer's m-line, so it would only be negotiated again as a second one.
+      if (tracks.length === 0 && opts.mayOfferFirst) {
+        const streams = opts.localStream ? [opts.localStream] : [];
+        pc.addTransceiver(kind, { direction: "recvonly", streams });
+      }
+    }
   }
 
   get remoteStream(): MediaStream | null {
@@ -117,12 +155,24 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     return this.#negotiator.receive(signal);
   }
 
-  /** Adds a track to send (renegotiates). */
-  addTrack(track: MediaStreamTrack, stream: MediaStream): RTCRtpSender {
-    return this.pc.addTrack(track, stream);
+  /**
+   * Sends one more track. When its kind has a transceiver that sends
+   * nothing (received only, or its track was removed), the track takes it
+   * over; otherwise a new one is added. Either way the link renegotiates.
+   * The track goes out in the link's one stream, whatever `stream` is, so
+   * the other side keeps seeing one stream for this person.
+   */
+  addTrack(track: MediaStreamTrack, _stream?: MediaStream): RTCRtpSender {
+    const idle = this.#transceivers(track.kind).find((t) => t.sender.track === null);
+    if (idle) {
+      this.#sendOn(idle, track).catch((error: unknown) => this.#fail("cannot send a track", error));
+      return idle.sender;
+    }
+    const stream = this.#outgoingStream();
+    return stream ? this.pc.addTrack(track, stream) : this.pc.addTrack(track);
   }
 
-  /** Stops sending `track` (renegotiates); false when it was not being sent. */
+  /** Stops sending `track` (renegotiates; its kind is still received); false when it was not being sent. */
   removeTrack(track: MediaStreamTrack): boolean {
     const sender = this.pc.getSenders().find((s) => s.track === track);
     if (!sender) return false;
@@ -131,16 +181,99 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   }
 
   /**
-   * Replaces what is sent for `kind` without renegotiation; false when
-   * nothing of that kind is being sent.
+   * Replaces what is sent for `kind`. While a track of that kind is being
+   * sent this needs no renegotiation (camera switch, screen share in place
+   * of the camera; `null` stops sending and keeps the slot). When none is,
+   * `track` is negotiated in, as with {@link addTrack}. False only when
+   * `track` is null and nothing of that kind was being sent.
    */
-  async replaceTrack(kind: "audio" | "video", track: MediaStreamTrack | null): Promise<boolean> {
-    const sender = this.pc
-      .getSenders()
-      .find((s) => s.track?.kind === kind || (s.track === null && track?.kind === kind));
-    if (!sender) return false;
-    await sender.replaceTrack(track);
+  async replaceTrack(kind: MediaKind, track: MediaStreamTrack | null): Promise<boolean> {
+    if (track !== null && track.kind !== kind) {
+      throw new SignalroomError("webrtc-failed", `a ${track.kind} track cannot be sent as ${kind}`);
+    }
+    const transceivers = this.#transceivers(kind);
+    const sending = transceivers.find((t) => t.sender.track !== null);
+    if (sending) {
+      await sending.sender.replaceTrack(track);
+      return true;
+    }
+    if (track === null) return false;
+    const idle = transceivers[0];
+    if (idle) await this.#sendOn(idle, track);
+    else this.addTrack(track);
     return true;
+  }
+
+  /**
+   * Sends `stream`'s tracks instead of what was sent: for each kind, its
+   * first track replaces the one being sent, or is negotiated in when none
+   * was; a kind the stream lacks stops being sent (still received).
+   */
+  async setLocalStream(stream: MediaStream | null): Promise<void> {
+    for (const kind of MEDIA_KINDS) {
+      const track = stream?.getTracks().find((t) => t.kind === kind) ?? null;
+      await this.replaceTrack(kind, track);
+    }
+  }
+
+  /** The transceivers of `kind` that are not stopped. */
+  #transceivers(kind: string): RTCRtpTransceiver[] {
+    return this.pc
+      .getTransceivers()
+      .filter(
+        (t) =>
+          t.receiver.track.kind === kind &&
+          t.direction !== "stopped" &&
+          t.currentDirection !== "stopped",
+      );
+  }
+
+  /**
+   * Starts sending `track` on a transceiver that sent nothing: the track,
+   * the link's stream, and `sendrecv`, whose change of direction makes the
+   * connection renegotiate (the offer waits for the track to be set).
+   */
+  #sendOn(transceiver: RTCRtpTransceiver, track: MediaStreamTrack): Promise<void> {
+    const replaced = transceiver.sender.replaceTrack(track);
+    const stream = this.#outgoingStream();
+    // A transceiver the other side's offer made has no stream of ours yet.
+    if (stream && typeof transceiver.sender.setStreams === "function") {
+      transceiver.sender.setStreams(stream);
+    }
+    if (transceiver.direction !== "sendrecv") transceiver.direction = "sendrecv";
+    return replaced;
+  }
+
+  /** The stream every track is sent in: the local stream, or one made for the purpose. */
+  #outgoingStream(): MediaStream | null {
+    if (!this.#outgoing && typeof MediaStream === "function") this.#outgoing = new MediaStream();
+    return this.#outgoing;
+  }
+
+  /**
+   * Gathers every remote track in one stream: the first track's own (or a
+   * new one, for a sender without a stream), to which tracks that arrive
+   * in another stream (other clients may do that) are added.
+   */
+  #onTrack({ track, streams }: RTCTrackEvent): void {
+    if (this.#closed) return;
+    const stream = this.#remoteStream ?? streams[0] ?? new MediaStream();
+    this.#remoteStream = stream;
+    if (!stream.getTracks().includes(track)) {
+      stream.addTrack(track);
+      // When the sender takes it out of its stream, it leaves ours too.
+      for (const theirs of streams) {
+        theirs.addEventListener("removetrack", (event) => {
+          if (event.track === track) stream.removeTrack(track);
+        });
+      }
+    }
+    this.emit("stream", stream);
+  }
+
+  #fail(message: string, error: unknown): void {
+    if (this.#closed) return;
+    this.emit("error", new SignalroomError("webrtc-failed", message, { cause: error }));
   }
 
   /**
