@@ -5,10 +5,14 @@ export type {
   ErrorCode,
   IceServer,
   JoinedMessage,
+  LockedMessage,
   Member,
+  PeerLeftMessage,
+  PeerLeftReason,
   RelayedMessage,
   ResumedMessage,
   ServerMessage,
+  UnlockedMessage,
 } from "../protocol/index.js";
 export { CLOSE_CODES, ERROR_CODES, shouldReconnect } from "../protocol/index.js";
 export { Emitter, type Listener } from "./emitter.js";

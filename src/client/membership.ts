@@ -17,6 +17,14 @@ import type {
   WebSocketLike,
 } from "./signaling-types.js";
 
+/** Why a room request (`kick`, `lock`, `unlock`) failed when the membership was not taken back. */
+function lost(): SignalroomError {
+  return new SignalroomError(
+    "connection-failed",
+    "the connection was lost and the room membership with it; the request may or may not have been carried out",
+  );
+}
+
 /** What a {@link Membership} needs of the connection under it (`SignalingClient`). */
 export interface MembershipLink {
   /** The current socket; null between sockets. */
@@ -81,8 +89,11 @@ export class Membership {
   reconnected(socket: WebSocketLike): void {
     if (this.#joined && this.#resumable()) this.#resume(socket);
     else if (this.#joined) this.#rejoin(socket);
-    // Outside a room there is nothing to take back.
-    else this.#reopen();
+    else {
+      // Outside a room there is nothing to take back, nor any answer to a room request.
+      this.#requests.rejectKept(lost());
+      this.#reopen();
+    }
   }
 
   /** The socket went: nothing more is awaited or acknowledged on it. */
@@ -119,14 +130,23 @@ export class Membership {
 
   /** Writes a message now, or queues it while reconnecting in a room; else `not-connected`. */
   send(message: { type: string; [field: string]: unknown }): void {
+    this.post(message.type, JSON.stringify(message));
+  }
+
+  /**
+   * Writes a frame now (true), or queues it while reconnecting in a room
+   * (false: it goes out after a resume, or is dropped by a re-join); else
+   * throws `not-connected` (or `queue-full`).
+   */
+  post(type: string, text: string): boolean {
     const state = this.#link.state();
     if (state === "open") {
-      this.write(message.type, JSON.stringify(message));
-      return;
+      this.write(type, text);
+      return true;
     }
     if (state === "reconnecting" && this.#joined) {
-      this.#queue.push(message.type, JSON.stringify(message));
-      return;
+      this.#queue.push(type, text);
+      return false;
     }
     throw new SignalroomError("not-connected", "not connected: call connect() first");
   }
@@ -228,6 +248,8 @@ export class Membership {
     const reopened = this.#reopen(() => {
       for (const sent of resend) this.write(sent.type, sent.text);
       for (const queued of this.#queue.take()) this.write(queued.type, queued.text);
+      // Room requests were re-sent just now, or their answers follow in the replay.
+      this.#requests.resumed();
     });
     if (reopened) this.#link.emit("resumed", resumed);
   }
@@ -235,8 +257,10 @@ export class Membership {
   /** Joins the room of the lost membership again, on `socket`. */
   #rejoin(socket: WebSocketLike): void {
     const params = this.#joinParams;
-    // Queued messages were for peers of the old membership.
+    // Queued messages were for peers of the old membership, and room
+    // requests too: what the server did with them is not known.
     this.#queue.clear();
+    this.#requests.rejectKept(lost());
     if (!params) {
       this.end();
       this.#reopen();

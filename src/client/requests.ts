@@ -4,8 +4,11 @@ import type {
   JoinedMessage,
   JoinMessage,
   LeftMessage,
+  LockedMessage,
+  PeerLeftMessage,
   PongMessage,
   ServerMessage,
+  UnlockedMessage,
 } from "../protocol/index.js";
 import { type ClientErrorCode, SignalroomError } from "./errors.js";
 
@@ -25,35 +28,58 @@ export interface JoinOrigin {
 /** A request awaiting its answer; `accept` turns the answer into a result or an error. */
 export interface PendingRequest {
   readonly type: string;
-  /** Number of the frame that carried the request. */
+  /** Number of the frame that carried the request (0 for a room request queued while reconnecting). */
   readonly frame: number;
   readonly join: JoinParams | undefined;
+  /**
+   * A room request (`kick`, `lock`, `unlock`): it outlives a connection
+   * loss, since a resume re-sends it or replays its answer.
+   */
+  readonly kept: boolean;
   readonly accept: (answer: ServerMessage) => void;
   readonly reject: (error: SignalroomError) => void;
-  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+/** How {@link Requests} sends. */
+export interface RequestsOptions {
+  /** How long a request waits for its answer (while connected). */
+  readonly timeoutMs: number;
+  /** Writes one counted frame and returns its number; throws when it cannot. */
+  readonly write: (type: string, text: string) => number;
+  /**
+   * Writes a room message now (true), or queues it while reconnecting in a
+   * room (false); throws `not-connected` or `queue-full` when it can do neither.
+   */
+  readonly post: (type: string, text: string) => boolean;
 }
 
 /**
- * The request/answer pairs of the protocol (`join`, `leave`, `ping`) as
- * promises. Requests awaiting their answer are kept by the `id` the server
- * echoes, so an error about an earlier relay can never be taken for the
- * answer to a request.
+ * The request/answer pairs of the protocol (`join`, `leave`, `ping`, and
+ * the host's `kick`, `lock`, `unlock`) as promises. Requests awaiting their
+ * answer are kept by the `id` the server echoes, so an error about an
+ * earlier relay can never be taken for the answer to a request.
+ *
+ * `join`, `leave` and `ping` fail when the connection drops. The room
+ * requests do not: like `send()`, they are queued while reconnecting, and a
+ * resume either re-sends them (the server had not read them) or replays
+ * their answer, so they wait for it; the time they wait counts only while
+ * connected. They fail when the membership is not taken back.
  */
 export class Requests {
   readonly #timeoutMs: number;
   readonly #write: (type: string, text: string) => number;
+  readonly #post: (type: string, text: string) => boolean;
   readonly #pending = new Map<string, PendingRequest>();
+  /** The answer timers of the requests that are waiting while connected. */
+  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
   #nextId = 1;
   /** The last join sent, for a `joined` that does not echo its request id. */
   #lastJoin: JoinOrigin | null = null;
 
-  /**
-   * @param options.timeoutMs how long a request waits for its answer.
-   * @param options.write writes one counted frame and returns its number; throws when it cannot.
-   */
-  constructor(options: { timeoutMs: number; write: (type: string, text: string) => number }) {
+  constructor(options: RequestsOptions) {
     this.#timeoutMs = options.timeoutMs;
     this.#write = options.write;
+    this.#post = options.post;
   }
 
   /**
@@ -71,7 +97,7 @@ export class Requests {
       }
       return undefined;
     };
-    return this.#send(message, interpret, params);
+    return this.#send(message, interpret, { join: params });
   }
 
   /** Sends `leave`; resolves with `left`. */
@@ -88,24 +114,53 @@ export class Requests {
     );
   }
 
+  /** Sends `lock` (a room request); resolves with the `locked` that answers it. */
+  lock(): Promise<LockedMessage> {
+    return this.#send(
+      { type: "lock" },
+      (answer) => (answer.type === "locked" ? (answer as LockedMessage) : undefined),
+      { kept: true },
+    );
+  }
+
+  /** Sends `unlock` (a room request); resolves with the `unlocked` that answers it. */
+  unlock(): Promise<UnlockedMessage> {
+    return this.#send(
+      { type: "unlock" },
+      (answer) => (answer.type === "unlocked" ? (answer as UnlockedMessage) : undefined),
+      { kept: true },
+    );
+  }
+
+  /** Sends `kick` (a room request); resolves with the `peer-left` (reason `kicked`) that answers it. */
+  kick(peerId: string): Promise<PeerLeftMessage> {
+    return this.#send(
+      { type: "kick", peerId },
+      (answer) => (answer.type === "peer-left" ? (answer as PeerLeftMessage) : undefined),
+      { kept: true },
+    );
+  }
+
   /**
    * Sends `message` with a fresh request `id` and settles with the answer
    * that echoes it: `interpret` turns it into the result (or an error), or
    * undefined to keep waiting; an `error` answer rejects with its code.
-   * Rejects with `timeout` after `timeoutMs`, and with the write's error
-   * when it cannot be sent. `join` marks the request as a join.
+   * Rejects with `timeout` after `timeoutMs` connected, and with the
+   * write's error when it cannot be sent. `join` marks the request as a
+   * join; `kept` makes it a room request (see the class).
    */
   #send<T>(
-    message: { type: string },
+    message: { type: string; [field: string]: unknown },
     interpret: (answer: ServerMessage) => T | SignalroomError | undefined,
-    join?: JoinParams,
+    options: { join?: JoinParams; kept?: boolean } = {},
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const id = `c${this.#nextId++}`;
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new SignalroomError("timeout", `no answer within ${this.#timeoutMs} ms`));
-      }, this.#timeoutMs);
+      const settle = (result: T | SignalroomError) => {
+        this.#forget(id);
+        if (result instanceof SignalroomError) reject(result);
+        else resolve(result);
+      };
       const accept = (answer: ServerMessage) => {
         if (answer.type === "error") {
           const error = answer as ErrorMessage;
@@ -114,23 +169,40 @@ export class Requests {
         const result = interpret(answer);
         if (result !== undefined) settle(result);
       };
-      const settle = (result: T | SignalroomError) => {
-        this.#pending.delete(id);
-        clearTimeout(timer);
-        if (result instanceof SignalroomError) reject(result);
-        else resolve(result);
-      };
-      let frame: number;
+      const { join, kept = false } = options;
+      const text = JSON.stringify({ ...message, id });
+      let frame = 0;
+      let written = true;
       try {
-        frame = this.#write(message.type, JSON.stringify({ ...message, id }));
+        if (kept) written = this.#post(message.type, text);
+        else frame = this.#write(message.type, text);
       } catch (error) {
-        clearTimeout(timer);
         reject(error as SignalroomError);
         return;
       }
       if (join) this.#lastJoin = { frame, join };
-      this.#pending.set(id, { type: message.type, frame, join, accept, reject, timer });
+      this.#pending.set(id, { type: message.type, frame, join, kept, accept, reject });
+      // A queued room request starts waiting once it is written, after a resume.
+      if (written) this.#arm(id);
     });
+  }
+
+  /** Starts the answer timer of a waiting request, unless it runs already. */
+  #arm(id: string): void {
+    if (this.#timers.has(id)) return;
+    const timer = setTimeout(() => {
+      const request = this.#pending.get(id);
+      this.#forget(id);
+      request?.reject(new SignalroomError("timeout", `no answer within ${this.#timeoutMs} ms`));
+    }, this.#timeoutMs);
+    this.#timers.set(id, timer);
+  }
+
+  /** Stops waiting for `id`: no timer, no pending entry. */
+  #forget(id: string): void {
+    clearTimeout(this.#timers.get(id));
+    this.#timers.delete(id);
+    this.#pending.delete(id);
   }
 
   /** The request a reply's `id` answers, if it still waits. */
@@ -152,12 +224,35 @@ export class Requests {
     return this.#lastJoin;
   }
 
-  /** Rejects every waiting request with `error` (the connection went). */
+  /** Rejects every waiting request with `error` (the client stopped). */
   rejectAll(error: SignalroomError): void {
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const request of pending) {
-      clearTimeout(request.timer);
+    this.#rejectWhere(() => true, error);
+  }
+
+  /**
+   * The connection dropped: requests that cannot outlive it are rejected
+   * with `error`; room requests stop their timers until {@link resumed}.
+   */
+  dropped(error: SignalroomError): void {
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    this.#rejectWhere((request) => !request.kept, error);
+  }
+
+  /** The membership was resumed: room requests wait for their answer again. */
+  resumed(): void {
+    for (const [id, request] of this.#pending) if (request.kept) this.#arm(id);
+  }
+
+  /** The membership was not taken back (a re-join, or none): room requests fail with `error`. */
+  rejectKept(error: SignalroomError): void {
+    this.#rejectWhere((request) => request.kept, error);
+  }
+
+  #rejectWhere(which: (request: PendingRequest) => boolean, error: SignalroomError): void {
+    for (const [id, request] of [...this.#pending]) {
+      if (!which(request)) continue;
+      this.#forget(id);
       request.reject(error);
     }
   }

@@ -1,6 +1,13 @@
 // First: zod's JIT must be off before src/protocol builds its schemas (see zod-jitless.ts).
 import "./zod-jitless.js";
-import { type JoinedMessage, type LeftMessage, shouldReconnect } from "../protocol/index.js";
+import {
+  type JoinedMessage,
+  type LeftMessage,
+  type LockedMessage,
+  type PeerLeftMessage,
+  shouldReconnect,
+  type UnlockedMessage,
+} from "../protocol/index.js";
 import { Emitter } from "./emitter.js";
 import { SignalroomError } from "./errors.js";
 import { Membership, type MembershipLink } from "./membership.js";
@@ -69,6 +76,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     this.#requests = new Requests({
       timeoutMs: this.#opts.timeoutMs,
       write: (type, text) => this.#membership.write(type, text),
+      post: (type, text) => this.#membership.post(type, text),
     });
     const link: MembershipLink = {
       socket: () => this.#socket,
@@ -154,14 +162,38 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     return this.#whenOpen(() => this.#requests.ping()).then(() => Date.now() - started);
   }
 
-  /** Host only: removes a member. Refusals arrive as `error` events. Queued while reconnecting. */
-  kick(peerId: string): void {
-    this.#membership.send({ type: "kick", peerId });
+  /**
+   * Host only: removes `peerId` from the room (the server closes its
+   * connection with 4501). Resolves with the `peer-left` (reason `kicked`)
+   * that answers it; the others get theirs, and so do this client's
+   * `peer-left` listeners. Rejects with the server's code: `forbidden` (not
+   * a host), `unknown-peer` (nobody of that id in the room), `bad-message`
+   * (yourself), `not-in-room`; with `not-connected` or `queue-full` when it
+   * cannot be sent; with `timeout` when no answer comes within `timeoutMs`
+   * of being sent. While reconnecting in a room it is queued; it waits
+   * through the outage and settles after a resume, or rejects with
+   * `connection-failed` when the client has to join again.
+   */
+  kick(peerId: string): Promise<PeerLeftMessage> {
+    return this.#requests.kick(peerId);
   }
 
-  /** Host only: locks the room (`lock(false)` unlocks). Queued while reconnecting. */
-  lock(locked = true): void {
-    this.#membership.send({ type: locked ? "lock" : "unlock" });
+  /**
+   * Host only: locks the room, so that nobody but its hosts can join.
+   * Resolves with the `locked` that answers it (every member gets one).
+   * Refusals and failures as for {@link kick}. `lock(false)` is
+   * {@link unlock}.
+   */
+  lock(locked?: true): Promise<LockedMessage>;
+  lock(locked: false): Promise<UnlockedMessage>;
+  lock(locked: boolean): Promise<LockedMessage | UnlockedMessage>;
+  lock(locked = true): Promise<LockedMessage | UnlockedMessage> {
+    return locked ? this.#requests.lock() : this.#requests.unlock();
+  }
+
+  /** Host only: unlocks the room. Resolves with the `unlocked` that answers it; see {@link lock}. */
+  unlock(): Promise<UnlockedMessage> {
+    return this.#requests.unlock();
   }
 
   /**
@@ -261,7 +293,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     this.#stopKeepAlive();
     // A leave that may have gone through: do not take the room back.
     const leaving = this.#requests.has("leave");
-    this.#requests.rejectAll(error);
+    // Room requests (kick, lock) wait: a resume re-sends them or replays their answer.
+    this.#requests.dropped(error);
     const code = closeEvent?.code ?? ABNORMAL_CLOSURE;
     if (this.#state === "connecting") {
       this.#finish("gave-up", code, error.message, error);
