@@ -2,6 +2,7 @@ import type {
   IceServer,
   JoinedMessage,
   Member,
+  PeerLeftReason,
   RelayedMessage,
   ResumedMessage,
 } from "../protocol/index.js";
@@ -54,9 +55,17 @@ export interface MeshCallEvents {
    * were removed, or were gone when we resumed); `rejoin`, we re-joined the
    * room after the server lost our place, so every peer id changed and the
    * same people come back as new peers; `ended`, we left the room, hung up
-   * or lost signaling for good.
+   * or lost signaling for good. With `left`, `leftReason` says why when the
+   * server did (its `peer-left.reason`): `left` (they left or closed the
+   * page), `kicked` (a host removed them), `dropped` (their connection was
+   * lost and did not come back in time); absent when they were found gone
+   * at a resume, or the server is older. Accept values you do not know.
    */
-  "peer-removed": { peerId: string; reason: PeerRemovedReason };
+  "peer-removed": {
+    peerId: string;
+    reason: PeerRemovedReason;
+    leftReason?: PeerLeftReason | (string & {}) | undefined;
+  };
   /** An application `message` from one of them. */
   message: { peerId: string; data: unknown };
   "ice-error": { peerId: string; url: string; errorCode: number; errorText: string };
@@ -151,7 +160,7 @@ export class MeshCall extends Emitter<MeshCallEvents> {
       s.on("reconnecting", () => this.#setReconnecting(true)),
       s.on("resumed", (resumed) => this.#onResumed(resumed)),
       s.on("peer-joined", ({ peerId, name, userId }) => this.#add(peerId, name, userId, false)),
-      s.on("peer-left", ({ peerId }) => this.#remove(peerId, "left")),
+      s.on("peer-left", ({ peerId, reason }) => this.#remove(peerId, "left", reason)),
       s.on("offer", (m) => this.#onSignal(m)),
       s.on("answer", (m) => this.#onSignal(m)),
       s.on("ice", (m) => this.#onSignal(m)),
@@ -295,12 +304,15 @@ export class MeshCall extends Emitter<MeshCallEvents> {
     this.emit("peer-added", { peerId, name, userId });
   }
 
-  #remove(peerId: string, reason: PeerRemovedReason): void {
+  #remove(peerId: string, reason: PeerRemovedReason, leftReason?: string): void {
     const entry = this.#peers.get(peerId);
     if (!entry) return;
     this.#peers.delete(peerId);
     entry.link.close();
-    this.emit("peer-removed", { peerId, reason });
+    this.emit(
+      "peer-removed",
+      leftReason === undefined ? { peerId, reason } : { peerId, reason, leftReason },
+    );
   }
 
   #removeAll(reason: PeerRemovedReason): void {

@@ -1,6 +1,7 @@
 import type {
   IceServer,
   JoinedMessage,
+  PeerLeftReason,
   RelayedMessage,
   ResumedMessage,
 } from "../protocol/index.js";
@@ -51,7 +52,16 @@ export type CallState =
   | "ended";
 
 export interface OneToOneCallEvents {
-  state: { state: CallState; peerId: string | null };
+  /**
+   * The call's state changed. With `peer-left`, `leftReason` says why when
+   * the server did: `left`, `kicked` or `dropped` (see `MeshCallEvents`'
+   * `peer-removed`); absent when they were found gone at a resume.
+   */
+  state: {
+    state: CallState;
+    peerId: string | null;
+    leftReason?: PeerLeftReason | (string & {}) | undefined;
+  };
   /** The other person's media, once its first track arrives. */
   "remote-stream": { stream: MediaStream; peerId: string };
   /** `RTCPeerConnection.connectionState`, as it changes. */
@@ -164,7 +174,7 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
       s.on("answer", (m) => this.#onSignal(m)),
       s.on("ice", (m) => this.#onSignal(m)),
       s.on("message", (m) => this.emit("message", { data: m.data, peerId: m.from })),
-      s.on("peer-left", ({ peerId }) => this.#onPeerLeft(peerId)),
+      s.on("peer-left", ({ peerId, reason }) => this.#onPeerLeft(peerId, reason)),
       s.on("left", () => this.#leaveRoom()),
       s.on("full", () => this.#leaveRoom()),
       s.on("kicked", () => this.hangUp()),
@@ -318,11 +328,11 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
     if (signal) void this.#link.receive(signal);
   }
 
-  #onPeerLeft(peerId: string): void {
+  #onPeerLeft(peerId: string, leftReason?: string): void {
     if (this.#remotePeerId !== null && peerId !== this.#remotePeerId) return;
     this.#initiatedOnJoin = false;
     this.#teardown();
-    this.#setState("peer-left");
+    this.#setState("peer-left", leftReason);
   }
 
   #teardown(): void {
@@ -330,9 +340,13 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
     this.#link = null;
   }
 
-  #setState(state: CallState): void {
+  #setState(state: CallState, leftReason?: string): void {
     if (this.#state === state) return;
     this.#state = state;
-    this.emit("state", { state, peerId: this.#remotePeerId });
+    const peerId = this.#remotePeerId;
+    this.emit(
+      "state",
+      leftReason === undefined ? { state, peerId } : { state, peerId, leftReason },
+    );
   }
 }

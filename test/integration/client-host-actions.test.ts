@@ -3,6 +3,11 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 import WebSocket from "ws";
 import {
   BackoffPolicy,
+  type CallState,
+  MeshCall,
+  type MeshCallEvents,
+  OneToOneCall,
+  type RTCPeerConnectionConstructor,
   SignalingClient,
   type SignalingClientOptions,
   type SignalingEvents,
@@ -49,6 +54,23 @@ function record<K extends keyof SignalingEvents>(
   client.on(event, (payload) => seen.push(payload));
   return seen;
 }
+
+/**
+ * Just enough of an RTCPeerConnection for a call to hold one: Node has no
+ * WebRTC, and these tests are about what the calls report, not media.
+ */
+class StandInPeerConnection extends EventTarget {
+  readonly connectionState = "new";
+  readonly iceConnectionState = "new";
+  addTransceiver(): object {
+    return {};
+  }
+  getTransceivers(): object[] {
+    return [];
+  }
+  close(): void {}
+}
+const StandIn = StandInPeerConnection as unknown as RTCPeerConnectionConstructor;
 
 describe("SignalingClient host actions: lock, unlock, kick as promises", () => {
   let server: TestServer;
@@ -268,5 +290,48 @@ describe("SignalingClient host actions: lock, unlock, kick as promises", () => {
     await rejoined;
     // The new membership takes new requests as usual.
     assert.equal((await host.lock()).type, "locked");
+  });
+
+  it("the calls say why a peer left: kicked by a host, or left", async () => {
+    const host = await client();
+    const hostJoined = await host.join("mesh", { token: await token("mesh", "host", "host") });
+    const mesh = new MeshCall({ signaling: host, RTCPeerConnection: StandIn });
+    const removed: MeshCallEvents["peer-removed"][] = [];
+    mesh.on("peer-removed", (event) => removed.push(event));
+    mesh.start(hostJoined);
+    const ids: string[] = [];
+    const guests: SignalingClient[] = [];
+    for (const sub of ["kicked", "leaving"]) {
+      const guest = await client();
+      const added = new Promise((resolve) => mesh.once("peer-added", resolve));
+      ids.push((await guest.join("mesh", { token: await token("mesh", sub) })).peerId);
+      guests.push(guest);
+      await added;
+    }
+    await host.kick(ids[0] as string);
+    const gone = next(host, "peer-left");
+    await guests[1]?.leave();
+    await gone;
+    assert.deepEqual(removed, [
+      { peerId: ids[0], reason: "left", leftReason: "kicked" },
+      { peerId: ids[1], reason: "left", leftReason: "left" },
+    ]);
+    mesh.hangUp();
+
+    // A 1:1 call's state says it too.
+    const host2 = await client();
+    const call = new OneToOneCall({ signaling: host2, RTCPeerConnection: StandIn });
+    const states: { state: CallState; peerId: string | null; leftReason?: string }[] = [];
+    call.on("state", (event) => states.push(event));
+    call.start(await host2.join("pair", { token: await token("pair", "host", "host") }));
+    const connecting = new Promise<void>((resolve) =>
+      call.on("state", ({ state }) => state === "connecting" && resolve()),
+    );
+    const guest = await client();
+    const guestId = (await guest.join("pair", { token: await token("pair", "guest") })).peerId;
+    await connecting;
+    await host2.kick(guestId);
+    assert.deepEqual(states.at(-1), { state: "peer-left", peerId: guestId, leftReason: "kicked" });
+    call.hangUp();
   });
 });
