@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
 import { mintJoinToken } from "../../src/server/auth/mint-token.js";
 import type { Signalroom } from "../../src/server/index.js";
+import { observed, watch } from "./call-watch.js";
 import {
   assertE2eEnvironment,
   assertNoCspViolations,
@@ -40,7 +41,7 @@ describe("join tokens and host controls in the web app", () => {
 
     // Without a token: a clear refusal in the lobby.
     const stranger = await newPerson(browser);
-    await stranger.page.goto(`${server.url}/?room=${room}`);
+    await stranger.page.goto(`${server.url}/?room=${room}&name=Sam`);
     await waitForStatus(stranger.page, "unauthorized");
     assert.match((await stranger.page.textContent("#lobby-error")) ?? "", /invitation link/);
 
@@ -63,22 +64,39 @@ describe("join tokens and host controls in the web app", () => {
     ]);
     assert.equal(await guest.page.isVisible("#lock-room"), false, "guests do not");
     assert.equal(new URL(guest.page.url()).searchParams.get("token"), null, "?token= left it too");
+    // The token's name: nobody was asked for one.
+    assert.equal(await guest.page.textContent("#local-label"), "Bob (you)");
     assert.equal(await host.page.textContent(".tile.remote .label"), "Bob");
     assert.equal(await guest.page.textContent(".tile.remote .label"), "Ada");
 
-    // Locked: even an invited third person is refused.
+    // Locked: the guest is told so; even an invited third person is refused, and told why.
+    await watch(host.page);
     await host.page.click("#lock-room");
     await host.page.waitForSelector('#lock-room[aria-pressed="true"]');
+    await guest.page.waitForSelector("#lock-badge", { state: "visible" });
+    assert.match((await guest.page.textContent("#toast")) ?? "", /host locked the room/);
     const late = await newPerson(browser);
     await late.page.goto(`${server.url}/?room=${room}&token=${lateToken}`);
     await waitForStatus(late.page, "locked");
+    assert.match((await late.page.textContent("#lobby-error")) ?? "", /locked.*ask the host/i);
 
-    // The host removes the guest.
+    // The host removes the guest, after confirming in a dialog; cancelling changes nothing.
     await host.page.click(".tile.remote .kick");
+    await host.page.waitForSelector("#confirm-dialog[open]");
+    assert.match((await host.page.textContent("#confirm-title")) ?? "", /Remove Bob\?/);
+    await host.page.click("#confirm-cancel");
+    await host.page.waitForSelector("#confirm-dialog:not([open])", { state: "attached" });
+    assert.equal(await host.page.locator(".tile.remote").count(), 1);
+    await host.page.click(".tile.remote .kick");
+    await host.page.click("#confirm-ok");
     await waitForStatus(guest.page, "kicked");
     assert.match((await guest.page.textContent("#ended-text")) ?? "", /removed you/);
     assert.equal(await guest.page.isVisible("#rejoin"), false);
-    await waitForStatus(host.page, "peer-left");
+    // The host hears that Bob was removed, not that he left, and waits for others.
+    await waitForStatus(host.page, "waiting");
+    const seen = await observed(host.page);
+    assert.ok(seen.toasts.includes("Bob was removed"), `toasts: ${JSON.stringify(seen.toasts)}`);
+    assert.ok(!seen.toasts.includes("Bob left"));
 
     for (const person of [stranger, host, guest, late]) await person.context.close();
   });

@@ -94,16 +94,16 @@ export async function newPerson(
   return { context, page };
 }
 
-/** Joins `room` through the lobby form, as a person would. */
+/** Joins `room` through the lobby form, as a person would (the form asks for a name). */
 export async function joinThroughUi(
   page: Page,
   baseUrl: string,
   room: string,
-  name?: string,
+  name = "Tester",
 ): Promise<void> {
   await page.goto(`${baseUrl}/`);
   await page.fill("#room-input", room);
-  if (name) await page.fill("#name-input", name);
+  await page.fill("#name-input", name);
   await page.click("#join-button");
 }
 

@@ -66,9 +66,9 @@ describe("TURN through a real coturn with credentials minted by our server", () 
       const room = `turn-${Date.now()}`;
       const a = await newPerson(browser);
       const b = await newPerson(browser);
-      await a.page.goto(`${server.url}/?room=${room}&relay=1`);
+      await a.page.goto(`${server.url}/?room=${room}&relay=1&name=Ann`);
       await waitForStatus(a.page, "waiting");
-      await b.page.goto(`${server.url}/?room=${room}&relay=1`);
+      await b.page.goto(`${server.url}/?room=${room}&relay=1&name=Ben`);
       await Promise.all([waitForStatus(a.page, "connected"), waitForStatus(b.page, "connected")]);
       for (const person of [a, b]) {
         const pair = await selectedCandidateTypes(person.page);
@@ -94,9 +94,9 @@ describe("TURN through a real coturn with credentials minted by our server", () 
       const room = `turn-bad-${Date.now()}`;
       const a = await newPerson(browser);
       const b = await newPerson(browser);
-      await a.page.goto(`${server.url}/?room=${room}&relay=1`);
+      await a.page.goto(`${server.url}/?room=${room}&relay=1&name=Ann`);
       await waitForStatus(a.page, "waiting");
-      await b.page.goto(`${server.url}/?room=${room}&relay=1`);
+      await b.page.goto(`${server.url}/?room=${room}&relay=1&name=Ben`);
       for (const person of [a, b]) {
         await person.page.waitForFunction(
           () =>

@@ -39,6 +39,14 @@ export class Roster {
     return [...this.#tiles.values()].map((e) => e.tile);
   }
 
+  /** Whether this person has a tile already (here, or waiting after a re-join). */
+  has(name: string | undefined, userId: string | undefined): boolean {
+    const identity = identityOf(name, userId);
+    if (identity === null) return false;
+    if (this.#waiting.has(identity)) return true;
+    return [...this.#tiles.values()].some((e) => e.identity === identity);
+  }
+
   /** A tile for a peer: the one its person had before a re-join, or a new one. */
   add(peerId: string, name: string | undefined, userId: string | undefined): Tile {
     const identity = identityOf(name, userId);
@@ -59,9 +67,10 @@ export class Roster {
   }
 
   /**
-   * Removes a peer's tile. Returns the name to announce as having left, or
-   * null when nobody left: a re-join (the tile waits for its person), the
-   * call ending, or someone who is here already under a newer peer id.
+   * Removes a peer's tile. Returns the name to announce as gone (left,
+   * removed, dropped), or null when nobody left: a re-join (the tile waits
+   * for its person), the call ending, or someone who is here already under
+   * a newer peer id.
    */
   remove(peerId: string, reason: PeerRemovedReason): string | null {
     const entry = this.#tiles.get(peerId);
@@ -79,7 +88,7 @@ export class Roster {
     }
     const label = tile.label;
     tile.remove();
-    if (reason !== "left") return null;
+    if (reason === "ended" || reason === "rejoin") return null;
     const stillHere = [...this.#tiles.values()].some((e) => e.identity === identity);
     return identity !== null && stillHere ? null : label;
   }

@@ -1,11 +1,11 @@
 import type { MeshCall } from "signalroom/client";
 
 /**
- * Shares the screen in place of the camera: the screen's video track
- * replaces the camera's on every connection (no renegotiation), or is added
- * (renegotiating each connection, newcomers included) when no camera is
- * being sent, and removed again when sharing stops. `onEnded`
- * runs when sharing stops, from our button or the browser's own.
+ * Shares the screen in place of the camera: the screen's video track takes
+ * the video's place on every connection (newcomers' too), replacing the
+ * camera without renegotiation, or negotiated in when no camera is being
+ * sent; when sharing stops the camera (or nothing) takes it back.
+ * `onEnded` runs when sharing stops, from our button or the browser's own.
  */
 export async function startScreenShare(
   call: MeshCall,
@@ -20,17 +20,17 @@ export async function startScreenShare(
   }
   const track = screen.getVideoTracks()[0];
   if (!track) return null;
-  const cameraTrack = camera?.getVideoTracks()[0] ?? null;
-  if (cameraTrack) await call.replaceTrack("video", track);
-  else call.addTrack(track, screen);
+  track.contentHint = "detail";
+  await call.replaceTrack("video", track);
 
   let stopped = false;
   const stop = () => {
     if (stopped) return;
     stopped = true;
     track.stop();
-    if (cameraTrack) void call.replaceTrack("video", cameraTrack);
-    else call.removeTrack(track);
+    void call.replaceTrack("video", camera?.getVideoTracks()[0] ?? null).catch(() => {
+      // The call ended meanwhile.
+    });
     onEnded();
   };
   track.addEventListener("ended", stop);

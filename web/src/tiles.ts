@@ -19,16 +19,15 @@ export interface Tile {
   setName(name: string | undefined): void;
   setStream(stream: MediaStream): void;
   setState(state: RTCPeerConnectionState): void;
-  setMedia(audio: boolean, video: boolean): void;
+  /** What they send: microphone on, camera (or screen) on, and whether it is a screen. */
+  setMedia(audio: boolean, video: boolean, screen: boolean): void;
   /** Shows the host's remove button. */
   setKickable(kickable: boolean, onKick: () => void): void;
   remove(): void;
 }
 
-/** A short stand-in for a nameless peer: the first characters of its id. */
-export function shortId(peerId: string): string {
-  return `Guest ${peerId.slice(0, 4)}`;
-}
+/** What a nameless peer (a client that sent no name) is called. */
+export const NAMELESS = "Guest";
 
 /** Creates a remote tile from the template and puts it in the grid. */
 export function addTile(firstPeerId: string): Tile {
@@ -40,11 +39,19 @@ export function addTile(firstPeerId: string): Tile {
   const muted = element.querySelector(".muted-badge") as HTMLElement;
   const stateText = element.querySelector(".tile-state") as HTMLElement;
   const kick = element.querySelector(".kick") as HTMLButtonElement;
+  const kickName = element.querySelector(".kick-name") as HTMLElement;
   element.dataset.peerId = peerId;
-  label.textContent = shortId(peerId);
+  label.textContent = NAMELESS;
+  kickName.textContent = ` ${NAMELESS}`;
   stateText.textContent = STATE_TEXT.new ?? "";
   view.stage.insertBefore(element, view.localTile);
   updateCount();
+  // The tile can take the picture's shape (see the one-to-one layout); CSSOM, which the CSP allows.
+  video.addEventListener("resize", () => {
+    if (video.videoWidth > 0 && video.videoHeight > 0) {
+      element.style.setProperty("--aspect", String(video.videoWidth / video.videoHeight));
+    }
+  });
   let onKick = () => {};
   kick.addEventListener("click", () => onKick());
 
@@ -61,7 +68,8 @@ export function addTile(firstPeerId: string): Tile {
       element.dataset.peerId = next;
     },
     setName(name) {
-      label.textContent = name || shortId(peerId);
+      label.textContent = name || NAMELESS;
+      kickName.textContent = ` ${label.textContent}`;
     },
     setStream(stream) {
       if (video.srcObject !== stream) video.srcObject = stream;
@@ -70,9 +78,10 @@ export function addTile(firstPeerId: string): Tile {
       element.dataset.state = state;
       stateText.textContent = STATE_TEXT[state] ?? "";
     },
-    setMedia(audio, videoOn) {
+    setMedia(audio, videoOn, screen) {
       muted.hidden = audio;
       element.classList.toggle("camera-off", !videoOn);
+      element.classList.toggle("screen", screen);
     },
     setKickable(kickable, handler) {
       kick.hidden = !kickable;

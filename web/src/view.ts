@@ -9,7 +9,6 @@ function el<T extends HTMLElement>(id: string): T {
 /** The call's states as the page shows them; `data-state` carries the key. */
 export const STATUS_TEXT = {
   idle: "Not connected",
-  media: "Starting camera and microphone…",
   "connecting-server": "Connecting to the server…",
   waiting: "Waiting for someone to join…",
   connecting: "Connecting…",
@@ -17,14 +16,14 @@ export const STATUS_TEXT = {
   disconnected: "Connection unstable, trying to recover…",
   reconnecting: "Reconnecting…",
   "peer-left": "Everyone else left. Waiting for someone to join…",
-  full: "This room is full.",
+  full: "This call is full.",
   unreachable: "Cannot reach the server. Check your connection and try again.",
   "server-lost": "Lost the connection to the server.",
   failed: "The call could not connect. A firewall may be blocking it.",
   error: "Something went wrong.",
   ended: "You left the call.",
   kicked: "The host removed you from the call.",
-  locked: "This room is locked.",
+  locked: "This call is locked.",
   unauthorized: "This room needs an invitation link.",
 } as const;
 
@@ -32,22 +31,31 @@ export type StatusKey = keyof typeof STATUS_TEXT;
 
 export const view = {
   lobby: el<HTMLElement>("lobby"),
+  lobbyIntro: el<HTMLElement>("lobby-intro"),
   call: el<HTMLElement>("call"),
   joinForm: el<HTMLFormElement>("join-form"),
   roomInput: el<HTMLInputElement>("room-input"),
   nameInput: el<HTMLInputElement>("name-input"),
   joinButton: el<HTMLButtonElement>("join-button"),
   lobbyError: el<HTMLParagraphElement>("lobby-error"),
+  callBar: el<HTMLElement>("call").querySelector(".call-bar") as HTMLElement,
   roomName: el<HTMLElement>("room-name"),
   copyLink: el<HTMLButtonElement>("copy-link"),
   lockRoom: el<HTMLButtonElement>("lock-room"),
+  lockBadge: el<HTMLElement>("lock-badge"),
+  mediaNotice: el<HTMLElement>("media-notice"),
+  mediaNoticeText: el<HTMLElement>("media-notice-text"),
+  retryMedia: el<HTMLButtonElement>("retry-media"),
   stage: el<HTMLElement>("stage"),
   tileTemplate: el<HTMLTemplateElement>("tile-template"),
   localTile: el<HTMLElement>("local-tile"),
   localVideo: el<HTMLVideoElement>("local-video"),
+  localLabel: el<HTMLElement>("local-label"),
+  localMuted: el<HTMLElement>("local-muted"),
   status: el<HTMLElement>("status"),
   statusText: el<HTMLElement>("status-text"),
   toast: el<HTMLElement>("toast"),
+  controls: el<HTMLElement>("call").querySelector(".controls") as HTMLElement,
   toggleMic: el<HTMLButtonElement>("toggle-mic"),
   toggleCam: el<HTMLButtonElement>("toggle-cam"),
   shareScreen: el<HTMLButtonElement>("share-screen"),
@@ -56,7 +64,22 @@ export const view = {
   endedText: el<HTMLElement>("ended-text"),
   rejoin: el<HTMLButtonElement>("rejoin"),
   backToLobby: el<HTMLButtonElement>("back-to-lobby"),
+  confirmDialog: el<HTMLDialogElement>("confirm-dialog"),
+  confirmTitle: el<HTMLElement>("confirm-title"),
+  confirmText: el<HTMLElement>("confirm-text"),
+  confirmOk: el<HTMLButtonElement>("confirm-ok"),
+  confirmCancel: el<HTMLButtonElement>("confirm-cancel"),
+  announcer: el<HTMLElement>("announcer"),
 };
+
+/** Says `text` to screen readers (a polite live region), without showing it. */
+export function announce(text: string): void {
+  // Emptied first, so the same sentence twice is announced twice.
+  view.announcer.textContent = "";
+  setTimeout(() => {
+    view.announcer.textContent = text;
+  }, 100);
+}
 
 /** Shows a status; `detail` replaces the standard text (for errors). */
 export function showStatus(key: StatusKey, detail?: string): void {
@@ -67,42 +90,70 @@ export function showStatus(key: StatusKey, detail?: string): void {
 
 let toastTimer: ReturnType<typeof setTimeout> | undefined;
 
-/** A short notice ("Ada left") that fades by itself. */
+/** A short notice ("Ada left") that fades by itself; screen readers hear it too. */
 export function showToast(text: string): void {
   view.toast.textContent = text;
   view.toast.hidden = false;
+  announce(text);
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => {
     view.toast.hidden = true;
   }, 4000);
 }
 
-export function showLobby(error?: string): void {
+/**
+ * The lobby. `invite`: we came through a room's link and only need a name,
+ * so the name field has the focus and the text says which room it is.
+ */
+export function showLobby(opts: { error?: string; invite?: string } = {}): void {
   view.call.hidden = true;
   view.lobby.hidden = false;
   view.ended.hidden = true;
-  view.lobbyError.hidden = error === undefined;
-  view.lobbyError.textContent = error ?? "";
+  view.lobby.dataset.mode = opts.invite === undefined ? "lobby" : "invite";
+  view.lobbyIntro.textContent =
+    opts.invite === undefined
+      ? "Video calls, peer to peer. Pick a room name and share the link."
+      : `You are invited to the call in room “${opts.invite}”. What should the others call you?`;
+  view.lobbyError.hidden = opts.error === undefined;
+  view.lobbyError.textContent = opts.error ?? "";
   view.joinButton.disabled = false;
-  view.roomInput.focus();
+  if (opts.invite !== undefined) view.nameInput.focus();
+  else if (!view.roomInput.value) view.roomInput.focus();
+  else if (!view.nameInput.value) view.nameInput.focus();
+  else view.joinButton.focus();
 }
 
 export function showCall(roomId: string): void {
   view.lobby.hidden = true;
   view.call.hidden = false;
-  view.ended.hidden = true;
+  setEnded(false);
   view.roomName.textContent = roomId;
 }
 
-export function showEnded(text: string, canRejoin = true): void {
-  view.ended.hidden = false;
-  view.endedText.textContent = text;
-  view.rejoin.hidden = !canRejoin;
+/** The call's own controls sit behind the end-of-call overlay: out of reach while it shows. */
+function setEnded(ended: boolean): void {
+  view.ended.hidden = !ended;
+  view.status.hidden = ended;
+  for (const part of [view.callBar, view.mediaNotice, view.stage, view.controls]) {
+    part.inert = ended;
+  }
 }
 
-export function setPressed(button: HTMLButtonElement, pressed: boolean, label: string): void {
+/**
+ * The end-of-call overlay. It carries the message (the status pill hides
+ * behind it, so nothing is said twice) and takes the focus.
+ */
+export function showEnded(text: string, canRejoin = true): void {
+  setEnded(true);
+  view.endedText.textContent = text;
+  view.rejoin.hidden = !canRejoin;
+  view.toast.hidden = true;
+  announce(text);
+  (canRejoin ? view.rejoin : view.backToLobby).focus();
+}
+
+/** A toggle button's state; its name stays the same (the pressed state says the rest). */
+export function setPressed(button: HTMLButtonElement, pressed: boolean, title?: string): void {
   button.setAttribute("aria-pressed", String(pressed));
-  button.title = label;
-  const text = button.querySelector(".control-label");
-  if (text) text.textContent = label;
+  if (title !== undefined) button.title = title;
 }
