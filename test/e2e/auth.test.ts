@@ -87,6 +87,17 @@ describe("join tokens and host controls in the web app", () => {
     await host.page.click("#confirm-cancel");
     await host.page.waitForSelector("#confirm-dialog:not([open])", { state: "attached" });
     assert.equal(await host.page.locator(".tile.remote").count(), 1);
+    // By keyboard: the safe choice has the focus, Escape closes, focus goes back to Remove.
+    await host.page.focus(".tile.remote .kick");
+    await host.page.keyboard.press("Enter");
+    await host.page.waitForSelector("#confirm-dialog[open]");
+    assert.equal(await host.page.evaluate(() => document.activeElement?.id), "confirm-cancel");
+    await host.page.keyboard.press("Escape");
+    await host.page.waitForSelector("#confirm-dialog:not([open])", { state: "attached" });
+    assert.equal(
+      await host.page.evaluate(() => document.activeElement?.classList.contains("kick")),
+      true,
+    );
     await host.page.click(".tile.remote .kick");
     await host.page.click("#confirm-ok");
     await waitForStatus(guest.page, "kicked");

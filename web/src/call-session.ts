@@ -25,11 +25,6 @@ function signalingUrl(): string {
   return `${scheme}://${location.host}/ws`;
 }
 
-/** A promise for what the SDK's host requests return: a promise, or nothing (older SDKs). */
-function settled(result: unknown): Promise<unknown> {
-  return Promise.resolve(result);
-}
-
 /**
  * One person's time in a call: the signaling client, the mesh call, the
  * tiles, and what the page says about them. `join` lets us in first and
@@ -50,8 +45,6 @@ export class CallSession {
   #someoneLeft = false;
   /** The SDK is reconnecting to the server; the call's connections carry on meanwhile. */
   #reconnecting = false;
-  /** The server's reason for each `peer-left`, read before the call removes the peer. */
-  readonly #goneReasons = new Map<string, string>();
 
   constructor(options: PageOptions, media: MediaSession) {
     this.#options = options;
@@ -67,7 +60,6 @@ export class CallSession {
     this.#name = name;
     this.#kicked = false;
     this.#someoneLeft = false;
-    this.#goneReasons.clear();
     view.joinButton.disabled = true;
     showCall(roomId);
     view.localLabel.textContent = `${tokenName(this.#options.token) ?? name} (you)`;
@@ -115,10 +107,6 @@ export class CallSession {
     signaling.on("joined", (joined) => {
       if (current()) this.#onJoined(joined);
     });
-    // Before the call hears of it: why they are gone, for the toast.
-    signaling.on("peer-left", ({ peerId, reason }) => {
-      this.#goneReasons.set(peerId, reason ?? "left");
-    });
     // A signaling outage: the SDK reconnects and resumes (or re-joins) by
     // itself while media keeps flowing, so only the status pill says so.
     signaling.on("reconnecting", () => {
@@ -163,14 +151,12 @@ export class CallSession {
       if (state === "connected") this.#media.sendState(peerId);
       this.refreshStatus();
     });
-    mesh.on("peer-removed", ({ peerId, reason }) => {
-      const why = this.#goneReasons.get(peerId) ?? reason;
-      this.#goneReasons.delete(peerId);
+    mesh.on("peer-removed", ({ peerId, reason, leftReason }) => {
       // Only people who are gone are announced: not a re-join's old peer ids, not our own hang-up.
       const gone = this.tiles.remove(peerId, reason);
       if (gone !== null && !this.#kicked) {
-        if (why !== "kicked") this.#someoneLeft = true;
-        showToast(goneText(gone, why));
+        if (leftReason !== "kicked") this.#someoneLeft = true;
+        showToast(goneText(gone, leftReason));
       }
       this.refreshStatus();
     });
@@ -227,7 +213,7 @@ export class CallSession {
     const lock = !this.#locked;
     view.lockRoom.disabled = true;
     try {
-      await settled(client.lock(lock));
+      await (lock ? client.lock() : client.unlock());
     } catch (error) {
       showToast(`Could not ${lock ? "lock" : "unlock"} the room: ${(error as Error).message}`);
     } finally {
@@ -248,7 +234,7 @@ export class CallSession {
     const client = this.client;
     if (!confirmed || !client || !this.tiles.get(peerId)) return;
     try {
-      await settled(client.kick(peerId));
+      await client.kick(peerId);
     } catch (error) {
       showToast(`Could not remove ${name}: ${(error as Error).message}`);
     }
