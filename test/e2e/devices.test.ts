@@ -82,7 +82,7 @@ describe("joining without a camera or a microphone", () => {
     assert.equal(await guest.page.getAttribute("#local-tile", "data-placeholder"), "No camera");
     await waitForFramesBeyond(guest.page, 0); // she sees Ben
     await waitForAudio(ben.page); // Ben hears her
-    await ben.page.waitForSelector(".tile.remote.camera-off");
+    await ben.page.waitForSelector('.tile.remote.camera-off[data-placeholder="No camera"]');
 
     // She plugs a camera in (or allows it) and presses Try again: the camera joins the call.
     await plugDevicesIn(guest.page);

@@ -162,7 +162,7 @@ export class CallSession {
     });
     mesh.on("message", ({ peerId, data }) => {
       const state = parseMediaState(data);
-      if (state) this.tiles.get(peerId)?.setMedia(state.audio, state.video, state.screen);
+      if (state) this.tiles.get(peerId)?.setMedia(state);
     });
     mesh.on("ice-error", (error) => {
       this.iceErrors.push(error);

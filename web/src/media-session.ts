@@ -17,18 +17,27 @@ export interface MediaStateMessage {
   video: boolean;
   /** What we send as video is a screen: show it whole, not mirrored. */
   screen: boolean;
+  /** We have a camera at all (false: "No camera" rather than "Camera off"). */
+  camera: boolean;
+}
+
+/** A peer's media as its `media-state` message says. */
+export interface PeerMedia {
+  audio: boolean;
+  video: boolean;
+  screen: boolean;
+  camera: boolean;
 }
 
 /** Reads a peer's `media-state` message; null for any other message. */
-export function parseMediaState(
-  data: unknown,
-): { audio: boolean; video: boolean; screen: boolean } | null {
+export function parseMediaState(data: unknown): PeerMedia | null {
   const message = data as Partial<MediaStateMessage> | null;
   if (message?.kind !== "media-state") return null;
   return {
     audio: message.audio !== false,
     video: message.video !== false,
     screen: message.screen === true,
+    camera: message.camera !== false,
   };
 }
 
@@ -158,6 +167,7 @@ export class MediaSession {
       audio: this.#stream?.getAudioTracks().some((t) => t.enabled) ?? false,
       video: (this.#stream?.getVideoTracks().some((t) => t.enabled) ?? false) || !!this.#share,
       screen: !!this.#share,
+      camera: (this.#stream?.getVideoTracks().length ?? 0) > 0,
     };
     try {
       call.sendMessage(state, to);

@@ -1,3 +1,4 @@
+import type { PeerMedia } from "./media-session.js";
 import { view } from "./view.js";
 
 /** How a tile shows a peer's connection. */
@@ -19,8 +20,8 @@ export interface Tile {
   setName(name: string | undefined): void;
   setStream(stream: MediaStream): void;
   setState(state: RTCPeerConnectionState): void;
-  /** What they send: microphone on, camera (or screen) on, and whether it is a screen. */
-  setMedia(audio: boolean, video: boolean, screen: boolean): void;
+  /** What they send, as their `media-state` message says. */
+  setMedia(media: PeerMedia): void;
   /** Shows the host's remove button. */
   setKickable(kickable: boolean, onKick: () => void): void;
   remove(): void;
@@ -78,10 +79,11 @@ export function addTile(firstPeerId: string): Tile {
       element.dataset.state = state;
       stateText.textContent = STATE_TEXT[state] ?? "";
     },
-    setMedia(audio, videoOn, screen) {
+    setMedia({ audio, video: videoOn, screen, camera }) {
       muted.hidden = audio;
       element.classList.toggle("camera-off", !videoOn);
       element.classList.toggle("screen", screen);
+      element.dataset.placeholder = camera ? "Camera off" : "No camera";
     },
     setKickable(kickable, handler) {
       kick.hidden = !kickable;
