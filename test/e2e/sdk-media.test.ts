@@ -12,9 +12,9 @@ import {
 
 /*
  * Calls between people who send different media, through the SDK's
- * OneToOneCall in real Chromium (fake camera and microphone), on the SDK
- * example page our server serves: it exposes the SDK as `signalroomSdk`
- * when opened without a room, and these tests drive it by hand.
+ * OneToOneCall and MeshCall in real Chromium (fake camera and microphone),
+ * on the SDK example page our server serves: it exposes the SDK as
+ * `signalroomSdk` when opened without a room, and these tests drive it by hand.
  */
 
 /** What a person sends: camera and microphone, nothing at all, or a tone from an AudioContext (no video). */
@@ -22,21 +22,25 @@ type Media = "camera" | "none" | "tone";
 
 /** What a test page keeps of its call (`globalThis.sdkMedia`). */
 interface PageCall {
+  /** A OneToOneCall or a MeshCall; what the tests use of either. */
   call: {
-    state: string;
-    peerConnection: RTCPeerConnection | null;
+    state?: string;
+    peerConnection?: RTCPeerConnection | null;
+    peers?: { peerId: string; connectionState: string; peerConnection: RTCPeerConnection }[];
     setLocalStream(stream: MediaStream | null): Promise<void>;
-    addTrack(track: MediaStreamTrack, stream?: MediaStream): RTCRtpSender | null;
+    addTrack(track: MediaStreamTrack, stream?: MediaStream): unknown;
   };
-  remote: MediaStream | null;
+  peerId: string;
+  /** The remote stream of each peer (key "" in a 1:1 call). */
+  remotes: Record<string, MediaStream>;
   errors: string[];
   violations: string[];
 }
 
 /**
  * Plain JavaScript run in every page before its own scripts: it records
- * CSP violations and defines `sdkReceived()`, the getStats() totals of the
- * call (see {@link Received}). A string, so that the test's transpiler
+ * CSP violations and defines `sdkReceived(peerId)`, the getStats() totals
+ * of the connection to that peer (see {@link Received}). A string, so that the test's transpiler
  * cannot wrap its functions in a helper the page lacks.
  */
 const PAGE_SCRIPT = `
@@ -44,9 +48,12 @@ globalThis.cspViolations = [];
 document.addEventListener("securitypolicyviolation", (event) => {
   globalThis.cspViolations.push(event.violatedDirective + " " + event.blockedURI);
 });
-globalThis.sdkReceived = async function () {
+globalThis.sdkReceived = async function (peerId) {
   const totals = { audioSamples: 0, audioEnergy: 0, videoFrames: 0 };
-  const pc = globalThis.sdkMedia?.call.peerConnection;
+  const call = globalThis.sdkMedia?.call;
+  const pc = peerId === ""
+    ? call?.peerConnection
+    : call?.peers.find((peer) => peer.peerId === peerId)?.peerConnection;
   if (!pc) return totals;
   (await pc.getStats()).forEach((report) => {
     if (report.type !== "inbound-rtp") return;
@@ -58,6 +65,16 @@ globalThis.sdkReceived = async function () {
     }
   });
   return totals;
+};
+// The last totals read for each peer; each call starts a fresh read. For
+// waitForFunction, whose predicate must answer at once (a Promise would
+// count as true).
+globalThis.sdkLastReceived = {};
+globalThis.sdkRefreshReceived = function (peerId) {
+  globalThis.sdkReceived(peerId).then((totals) => {
+    globalThis.sdkLastReceived[peerId] = totals;
+  });
+  return globalThis.sdkLastReceived[peerId];
 };`;
 
 /** What a page's connection has received so far, from getStats(). */
@@ -73,7 +90,10 @@ interface Received {
 /** What the tests read of a page. */
 interface PageGlobals {
   sdkMedia: PageCall;
-  sdkReceived(): Promise<Received>;
+  /** What came from `peerId` ("" in a 1:1 call). */
+  sdkReceived(peerId: string): Promise<Received>;
+  /** Starts a new read of `sdkReceived(peerId)`; returns the last one finished, if any. */
+  sdkRefreshReceived(peerId: string): Received | undefined;
 }
 
 /** One person on the example page, with PAGE_SCRIPT. */
@@ -85,13 +105,21 @@ async function openPage(browser: Browser, baseUrl: string): Promise<Page> {
   return page;
 }
 
-/** Joins `room` with `media` and starts a OneToOneCall; the remote stream plays in `#remote`. */
-async function joinWith(page: Page, room: string, media: Media): Promise<void> {
-  await page.evaluate(
-    async ({ room, media }) => {
+/**
+ * Joins `room` with `media` and starts a call (`kind`); in a 1:1 call the
+ * remote stream plays in `#remote`, in a mesh each in a video of its own.
+ */
+async function joinWith(
+  page: Page,
+  room: string,
+  media: Media,
+  kind: "one-to-one" | "mesh" = "one-to-one",
+): Promise<string> {
+  return page.evaluate(
+    async ({ room, media, kind }) => {
       type Sdk = typeof import("../../src/client/index.js");
       const g = globalThis as unknown as { signalroomSdk: Sdk; cspViolations: string[] };
-      const { OneToOneCall, SignalingClient } = g.signalroomSdk;
+      const { MeshCall, OneToOneCall, SignalingClient } = g.signalroomSdk;
       let localStream: MediaStream | null = null;
       if (media === "camera") {
         localStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
@@ -106,65 +134,100 @@ async function joinWith(page: Page, room: string, media: Media): Promise<void> {
       const client = new SignalingClient({ url: `ws://${location.host}/ws` });
       await client.connect();
       const joined = await client.join(room);
-      const call = new OneToOneCall({ signaling: client, localStream });
-      const kept = { call, remote: null as MediaStream | null, errors: [] as string[] };
-      Object.assign(globalThis, { sdkMedia: { ...kept, violations: g.cspViolations } });
-      const video = document.getElementById("remote") as HTMLVideoElement;
-      call.on("remote-stream", ({ stream }) => {
-        (globalThis as unknown as { sdkMedia: PageCall }).sdkMedia.remote = stream;
-        video.srcObject = stream;
-      });
-      call.on("error", (error) => {
-        (globalThis as unknown as { sdkMedia: PageCall }).sdkMedia.errors.push(
-          `${error.code}: ${error.message}`,
-        );
-      });
-      call.start(joined);
+      const kept: PageCall = {
+        call: null as unknown as PageCall["call"],
+        peerId: joined.peerId,
+        remotes: {},
+        errors: [],
+        violations: g.cspViolations,
+      };
+      Object.assign(globalThis, { sdkMedia: kept });
+      if (kind === "one-to-one") {
+        const call = new OneToOneCall({ signaling: client, localStream });
+        kept.call = call;
+        call.on("remote-stream", ({ stream }) => {
+          kept.remotes[""] = stream;
+          (document.getElementById("remote") as HTMLVideoElement).srcObject = stream;
+        });
+        call.on("error", (error) => kept.errors.push(`${error.code}: ${error.message}`));
+        call.start(joined);
+      } else {
+        const call = new MeshCall({ signaling: client, localStream });
+        kept.call = call;
+        call.on("stream", ({ peerId, stream }) => {
+          kept.remotes[peerId] = stream;
+          let video = document.getElementById(`v-${peerId}`) as HTMLVideoElement | null;
+          if (!video) {
+            video = document.createElement("video");
+            video.id = `v-${peerId}`;
+            video.autoplay = true;
+            document.body.append(video);
+          }
+          video.srcObject = stream;
+        });
+        call.on("error", (error) => kept.errors.push(`${error.code}: ${error.message}`));
+        call.start(joined);
+      }
+      return joined.peerId;
     },
-    { room, media },
+    { room, media, kind },
   );
 }
 
-async function waitConnected(page: Page): Promise<void> {
+/** Waits until a 1:1 call is connected, or a mesh call is connected to `meshPeers` peers. */
+async function waitConnected(page: Page, meshPeers = 0): Promise<void> {
   await page.waitForFunction(
-    () => (globalThis as unknown as Partial<PageGlobals>).sdkMedia?.call.state === "connected",
-    undefined,
+    (meshPeers) => {
+      const call = (globalThis as unknown as Partial<PageGlobals>).sdkMedia?.call;
+      if (meshPeers === 0) return call?.state === "connected";
+      const peers = call?.peers ?? [];
+      return peers.length === meshPeers && peers.every((p) => p.connectionState === "connected");
+    },
+    meshPeers,
     { timeout: 20_000 },
   );
 }
 
-async function received(page: Page): Promise<Received> {
-  return page.evaluate(() => (globalThis as unknown as PageGlobals).sdkReceived());
+async function received(page: Page, from = ""): Promise<Received> {
+  return page.evaluate((from) => (globalThis as unknown as PageGlobals).sdkReceived(from), from);
 }
 
-/** Waits until each of `counters` on `page` has grown past what it is now (and past zero). */
-async function rising(page: Page, counters: (keyof Received)[], timeout = 20_000): Promise<void> {
-  const start = await received(page);
+/**
+ * Waits until each of `counters` of what `page` receives from `from` (a
+ * peer id; "" in a 1:1 call) has grown past what it is now (and past zero).
+ */
+async function rising(
+  page: Page,
+  counters: (keyof Received)[],
+  from = "",
+  timeout = 20_000,
+): Promise<void> {
+  const start = await received(page, from);
   await page.waitForFunction(
-    async ({ counters, start }) => {
-      const now = await (globalThis as unknown as PageGlobals).sdkReceived();
-      return counters.every((c) => now[c] > Math.max(0, start[c]));
+    ({ counters, start, from }) => {
+      const now = (globalThis as unknown as PageGlobals).sdkRefreshReceived(from);
+      return now !== undefined && counters.every((c) => now[c] > Math.max(0, start[c]));
     },
-    { counters, start },
+    { counters, start, from },
     { polling: 250, timeout },
   );
 }
 
-/** The kinds of the remote stream's tracks, sorted; null when no track ever arrived. */
-async function remoteKinds(page: Page): Promise<string[] | null> {
-  return page.evaluate(() => {
-    const remote = (globalThis as unknown as PageGlobals).sdkMedia.remote;
+/** The kinds of the tracks received from `from` ("" in a 1:1 call), sorted; null when none ever arrived. */
+async function remoteKinds(page: Page, from = ""): Promise<string[] | null> {
+  return page.evaluate((from) => {
+    const remote = (globalThis as unknown as PageGlobals).sdkMedia.remotes[from];
     return remote
       ? remote
           .getTracks()
           .map((t) => t.kind)
           .sort()
       : null;
-  });
+  }, from);
 }
 
 /**
- * Waits until the page's connection is stable with these transceivers
+ * Waits until the page's 1:1 connection is stable with these transceivers
  * (`kind direction/currentDirection`, in order): renegotiation is over.
  */
 async function settledOn(page: Page, expected: string[]): Promise<void> {
@@ -200,7 +263,8 @@ describe("the SDK connects people whatever media they send (real Chromium)", () 
 
   before(async () => {
     assertE2eEnvironment();
-    server = await startServer();
+    // Rooms of up to three, for the mesh; the 1:1 calls use two places.
+    server = await startServer({ overrides: { maxPeers: 3 } });
     browser = await launchChromium();
   });
   after(async () => {
@@ -280,5 +344,33 @@ describe("the SDK connects people whatever media they send (real Chromium)", () 
     await settledOn(second, ["audio sendrecv/sendonly", "video sendrecv/sendrecv"]);
     for (const page of [first, second]) await assertClean(page);
     for (const page of [first, second]) await page.context().close();
+  });
+
+  it("a mesh of three (camera, nothing, audio only): each receives what the others send", async () => {
+    const id = room();
+    const [camera, nothing, tone] = [
+      await openPage(browser, server.url),
+      await openPage(browser, server.url),
+      await openPage(browser, server.url),
+    ];
+    // Each newcomer offers to everyone already there: the device-less one
+    // offers to the camera, the tone offers to both.
+    const cameraId = await joinWith(camera, id, "camera", "mesh");
+    const nothingId = await joinWith(nothing, id, "none", "mesh");
+    const toneId = await joinWith(tone, id, "tone", "mesh");
+    await Promise.all([camera, nothing, tone].map((page) => waitConnected(page, 2)));
+
+    await rising(nothing, ["videoFrames", "audioSamples", "audioEnergy"], cameraId);
+    await rising(nothing, ["audioSamples", "audioEnergy"], toneId);
+    await rising(tone, ["videoFrames", "audioSamples", "audioEnergy"], cameraId);
+    await rising(camera, ["audioSamples", "audioEnergy"], toneId);
+    assert.deepEqual(await remoteKinds(nothing, cameraId), ["audio", "video"]);
+    assert.deepEqual(await remoteKinds(nothing, toneId), ["audio"]);
+    assert.deepEqual(await remoteKinds(camera, toneId), ["audio"]);
+    // Nothing comes from the one who sends nothing.
+    assert.equal(await remoteKinds(camera, nothingId), null);
+    assert.equal(await remoteKinds(tone, nothingId), null);
+    for (const page of [camera, nothing, tone]) await assertClean(page);
+    for (const page of [camera, nothing, tone]) await page.context().close();
   });
 });
