@@ -14,8 +14,8 @@ async function main(): Promise<void> {
   const room = new URLSearchParams(location.search).get("room");
   if (!room) return show("add ?room=NAME to the address");
 
-  // 1. Camera first, so the call has something to send.
-  const localStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+  // 1. Camera and microphone, if any: without them the call still connects and receives.
+  const localStream = await localMedia();
   (document.getElementById("local") as HTMLVideoElement).srcObject = localStream;
 
   // 2. Connect and join.
@@ -33,6 +33,18 @@ async function main(): Promise<void> {
   call.start(joined);
   // For the end-to-end tests: the live call and client.
   Object.assign(globalThis, { exampleCall: call, exampleClient: client });
+}
+
+/** Both, else audio only, else video only, else null (the SDK receives both kinds anyway). */
+async function localMedia(): Promise<MediaStream | null> {
+  for (const constraints of [{ audio: true, video: true }, { audio: true }, { video: true }]) {
+    try {
+      return await navigator.mediaDevices.getUserMedia(constraints);
+    } catch {
+      // Missing or refused: ask for less.
+    }
+  }
+  return null;
 }
 
 main().catch((error: unknown) => show(`error: ${(error as Error).message}`));
