@@ -40,6 +40,17 @@ export interface PendingRequest {
   readonly reject: (error: SignalroomError) => void;
 }
 
+/** Timers as `setTimeout` and `clearTimeout` make them. */
+export interface RequestTimers {
+  set(run: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const REAL_TIMERS: RequestTimers = {
+  set: (run, ms) => setTimeout(run, ms),
+  clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
 /** How {@link Requests} sends. */
 export interface RequestsOptions {
   /** How long a request waits for its answer (while connected). */
@@ -51,6 +62,8 @@ export interface RequestsOptions {
    * room (false); throws `not-connected` or `queue-full` when it can do neither.
    */
   readonly post: (type: string, text: string) => boolean;
+  /** The answer timers; default the real ones (tests inject their own). */
+  readonly timers?: RequestTimers | undefined;
 }
 
 /**
@@ -70,8 +83,9 @@ export class Requests {
   readonly #write: (type: string, text: string) => number;
   readonly #post: (type: string, text: string) => boolean;
   readonly #pending = new Map<string, PendingRequest>();
+  readonly #clock: RequestTimers;
   /** The answer timers of the requests that are waiting while connected. */
-  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #timers = new Map<string, unknown>();
   #nextId = 1;
   /** The last join sent, for a `joined` that does not echo its request id. */
   #lastJoin: JoinOrigin | null = null;
@@ -80,6 +94,7 @@ export class Requests {
     this.#timeoutMs = options.timeoutMs;
     this.#write = options.write;
     this.#post = options.post;
+    this.#clock = options.timers ?? REAL_TIMERS;
   }
 
   /**
@@ -190,7 +205,7 @@ export class Requests {
   /** Starts the answer timer of a waiting request, unless it runs already. */
   #arm(id: string): void {
     if (this.#timers.has(id)) return;
-    const timer = setTimeout(() => {
+    const timer = this.#clock.set(() => {
       const request = this.#pending.get(id);
       this.#forget(id);
       request?.reject(new SignalroomError("timeout", `no answer within ${this.#timeoutMs} ms`));
@@ -200,7 +215,7 @@ export class Requests {
 
   /** Stops waiting for `id`: no timer, no pending entry. */
   #forget(id: string): void {
-    clearTimeout(this.#timers.get(id));
+    if (this.#timers.has(id)) this.#clock.clear(this.#timers.get(id));
     this.#timers.delete(id);
     this.#pending.delete(id);
   }
@@ -234,7 +249,7 @@ export class Requests {
    * with `error`; room requests stop their timers until {@link resumed}.
    */
   dropped(error: SignalroomError): void {
-    for (const timer of this.#timers.values()) clearTimeout(timer);
+    for (const timer of this.#timers.values()) this.#clock.clear(timer);
     this.#timers.clear();
     this.#rejectWhere((request) => !request.kept, error);
   }
