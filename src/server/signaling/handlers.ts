@@ -218,12 +218,15 @@ const kick: Handler = async (ctx, session, message) => {
     effect: "kick",
   });
   if (!delivered.ok) return sendError(session, protocolError(delivered.reason));
-  if (await ctx.rooms.leave(roomId, target)) {
-    const left = { type: "peer-left", peerId: target, reason: "kicked" } as const;
-    await ctx.rooms.deliver(roomId, encode(left), { from: session.peerId });
-    // The host's copy is the answer to its request (with its `id`).
-    session.send(left);
+  if (!(await ctx.rooms.leave(roomId, target))) {
+    // It went meanwhile (left, or another host was quicker): its peer-left
+    // is on its way; the host still gets an answer to its request.
+    return sendError(session, protocolError("unknown-peer", "that member is already gone"));
   }
+  const left = { type: "peer-left", peerId: target, reason: "kicked" } as const;
+  await ctx.rooms.deliver(roomId, encode(left), { from: session.peerId });
+  // The host's copy is the answer to its request (with its `id`).
+  session.send(left);
 };
 
 const setLock =
