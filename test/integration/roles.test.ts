@@ -68,6 +68,37 @@ describe("host roles: kick, lock, unlock", () => {
     await again.nextError("resume-failed");
   });
 
+  it("two hosts kicking the same member at once both get an answer", async () => {
+    const { host, guests } = await room("twice", 1);
+    const target = guests[0] as Room["guests"][0];
+    const second = await server.connect();
+    await second.join("twice", {
+      token: await mint({ room: "twice", sub: "host2", role: "host" }),
+    });
+    await host.next("peer-joined");
+    await target.client.next("peer-joined");
+    host.send({ type: "kick", peerId: target.peerId, id: "a" });
+    second.send({ type: "kick", peerId: target.peerId, id: "b" });
+    // Each host's answer carries its id; the other's kick may reach it first as a plain peer-left.
+    const answerOf = async (client: TestClient): Promise<Msg> => {
+      for (;;) {
+        const message = await client.next();
+        if (message.id !== undefined) return message;
+        assert.deepEqual(message, { type: "peer-left", peerId: target.peerId, reason: "kicked" });
+      }
+    };
+    const answers = [await answerOf(host), await answerOf(second)];
+    for (const [i, answer] of answers.entries()) {
+      assert.equal(answer.id, i === 0 ? "a" : "b", JSON.stringify(answer));
+      assert.ok(
+        (answer.type === "peer-left" && answer.reason === "kicked") ||
+          (answer.type === "error" && answer.code === "unknown-peer"),
+        JSON.stringify(answer),
+      );
+    }
+    assert.equal((await target.client.closed()).code, 4501);
+  });
+
   it("kick: the target gets kicked and closes with 4501; the others get peer-left", async () => {
     const { host, hostId, guests } = await room("k", 2);
     const [target, other] = guests as [Room["guests"][0], Room["guests"][0]];
