@@ -15,6 +15,7 @@ import {
 } from "../../src/client/index.js";
 import { mintJoinToken } from "../../src/server/auth/mint-token.js";
 import type { Config } from "../../src/server/config.js";
+import { nextEvent } from "../helpers/sdk-events.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { TcpProxy } from "../helpers/tcp-proxy.js";
 import { HS_SECRET } from "../helpers/tokens.js";
@@ -28,22 +29,7 @@ import { HS_SECRET } from "../helpers/tokens.js";
 // Node 20 has no global WebSocket: the SDK takes `ws`'s, as it would any.
 const WS = WebSocket as unknown as WebSocketConstructor;
 
-function next<K extends keyof SignalingEvents>(
-  client: SignalingClient,
-  event: K,
-  timeoutMs = 5000,
-): Promise<SignalingEvents[K]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no ${String(event)} event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const off = client.once(event, (payload) => {
-      clearTimeout(timer);
-      resolve(payload);
-    });
-  });
-}
+const next = nextEvent;
 
 /** Every `event` of `client` from now on. */
 function record<K extends keyof SignalingEvents>(
