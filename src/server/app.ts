@@ -183,7 +183,6 @@ export async function startSignalroom(
         // Not ready, no new sockets; HTTP still answers (503 on /readyz)
         // while the sockets we have are told to reconnect elsewhere.
         draining = true;
-        gateway.stopAccepting();
         logger.info({ drainMs: config.shutdownDrainMs }, "draining");
         await gateway.close(config.shutdownDrainMs);
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -2,8 +2,6 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { PeerInfo } from "../rooms/rooms.js";
 import { ReplayWindow, withSeq } from "./replay-window.js";
 
-export { withSeq };
-
 /** What a member writes through while it has a socket: its connection. */
 export interface MemberSocket {
   /** Writes a frame (already numbered) to the socket. */
@@ -61,11 +59,6 @@ export class Member {
   /** `seq` of the last frame sent to this member. */
   get lastSeq(): number {
     return this.#window.last;
-  }
-
-  /** Frames and bytes held for replay. */
-  get buffered(): { readonly frames: number; readonly bytes: number } {
-    return { frames: this.#window.size, bytes: this.#window.bytes };
   }
 
   /**

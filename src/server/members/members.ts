@@ -1,5 +1,6 @@
 import type { DeliveryEffect } from "../rooms/rooms.js";
-import { Member, newResumeToken, withSeq } from "./member.js";
+import { Member, newResumeToken } from "./member.js";
+import { withSeq } from "./replay-window.js";
 
 export interface MembersOptions {
   /** How long a parked member keeps its place; 0: members are never parked. */

@@ -140,11 +140,6 @@ export class SignalingGateway {
     }
   }
 
-  /** Refuses new upgrades (503) from now on: the server is draining. */
-  stopAccepting(): void {
-    this.#closing = true;
-  }
-
   /**
    * Closes every socket with 1012 ("restarting: reconnect") and waits up
    * to `drainMs` for them to go; the rest are cut. Their members are
