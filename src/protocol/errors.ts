@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   "rate-limited": "too many messages",
   "binary-not-supported": "binary frames are not supported; send JSON text",
   "resume-failed": "cannot resume this session; join again",
+  unavailable: "the server cannot reach its room store; try again shortly",
   internal: "internal server error",
 } as const;
 

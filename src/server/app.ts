@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
+import { encode } from "../protocol/index.js";
 import { createTokenVerifier } from "./auth/join-tokens.js";
 import { iceServersFor } from "./auth/turn-credentials.js";
 import {
@@ -20,13 +21,12 @@ import { createRequestHandler } from "./http/routes.js";
 import { ConnectionCounter } from "./limits/connection-counter.js";
 import { FailureLimiter } from "./limits/failure-limiter.js";
 import { type Clock, monotonicClock } from "./limits/token-bucket.js";
-import { Members } from "./members/members.js";
 import { createLogger } from "./observability/logger.js";
 import { MemoryRooms } from "./rooms/memory.js";
-import type { DeliverLocal, Rooms } from "./rooms/rooms.js";
+import type { Rooms, RoomsOptions } from "./rooms/rooms.js";
 import type { SignalingContext } from "./signaling/context.js";
 import { SignalingGateway } from "./signaling/gateway.js";
-import { announceGone } from "./signaling/handlers.js";
+import { LocalSeats } from "./signaling/local-seats.js";
 
 export interface SignalroomOptions {
   /** Defaults to a pino logger at `config.logLevel`. */
@@ -37,7 +37,7 @@ export interface SignalroomOptions {
    * Builds the room store around this process's local delivery; defaults
    * to {@link MemoryRooms}. The seam for other implementations.
    */
-  readonly createRooms?: (deliverLocal: DeliverLocal) => Rooms;
+  readonly createRooms?: (options: RoomsOptions) => Rooms | Promise<Rooms>;
   /** Monotonic milliseconds for rate limits; tests inject their own. */
   readonly clock?: Clock;
 }
@@ -51,8 +51,8 @@ export interface Signalroom {
   readonly logger: Logger;
   /** Open WebSocket connections. */
   connections(): number;
-  /** Members of this process's rooms, and how many are parked awaiting `resume`. */
-  members(): { readonly members: number; readonly parked: number };
+  /** Members with a socket on this process. */
+  seated(): number;
   /**
    * Drains and stops: `/readyz` answers 503 and upgrades are refused at
    * once, every socket is closed with 1012 (clients reconnect and resume),
@@ -77,23 +77,21 @@ export async function startSignalroom(
   }
   const verifier = createTokenVerifier(config);
   const clock = options.clock ?? monotonicClock;
-  const members: Members = new Members({
+  const seats = new LocalSeats();
+  const roomsOptions: RoomsOptions = {
+    delivery: seats,
     graceMs: config.resumeGraceMs,
     bufferFrames: config.resumeBufferMessages,
     bufferBytes: config.resumeBufferBytes,
-    onExpired: (member) => {
-      logger.debug({ peerId: member.peerId }, "grace period over; member gone");
-      announceGone(ctx, member, "dropped").catch((error: unknown) =>
-        logger.error({ err: error, peerId: member.peerId }, "cannot remove an expired member"),
-      );
-    },
-  });
+    expiredFrame: (peerId) => encode({ type: "peer-left", peerId, reason: "dropped" }),
+  };
   const rooms: Rooms = options.createRooms
-    ? options.createRooms(members.deliver)
-    : new MemoryRooms(members.deliver);
+    ? await options.createRooms(roomsOptions)
+    : new MemoryRooms(roomsOptions);
   const ctx: SignalingContext = {
     rooms,
-    members,
+    seats,
+    graceMs: config.resumeGraceMs,
     resumeFailures: new FailureLimiter(config.resumeFailuresPerMinute, clock),
     logger,
     maxPeers: config.maxPeers,
@@ -137,9 +135,8 @@ export async function startSignalroom(
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
       connections: gateway.connections,
       ...(await rooms.stats()),
-      parked: members.stats().parked,
     }),
-    ready: () => !draining,
+    ready: () => !draining && rooms.ready(),
   });
   const server: Server =
     config.tlsCert !== undefined && config.tlsKey !== undefined
@@ -177,7 +174,7 @@ export async function startSignalroom(
     rooms,
     logger,
     connections: () => gateway.connections,
-    members: () => members.stats(),
+    seated: () => seats.size,
     close() {
       closing ??= (async () => {
         // Not ready, no new sockets; HTTP still answers (503 on /readyz)
@@ -188,7 +185,6 @@ export async function startSignalroom(
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await stopped;
-        members.close();
         await rooms.close();
       })();
       return closing;

@@ -10,13 +10,21 @@ export { iceServersFor, mintTurnCredential, type TurnCredential } from "./auth/t
 export { authEnabled, type Config, ConfigError, helpText, loadConfig, OPTIONS } from "./config.js";
 export { MemoryRooms, type RoomSnapshot } from "./rooms/memory.js";
 export type {
-  DeliverLocal,
-  DeliverOptions,
   DeliverResult,
-  DeliveryEffect,
-  JoinOptions,
-  JoinResult,
+  DropOutcome,
+  JoinOutcome,
+  JoinRequest,
+  KickOutcome,
+  LocalDelivery,
+  LockOutcome,
+  Numbered,
   PeerInfo,
+  ResumeOutcome,
+  ResumeRefusal,
+  ResumeRequest,
   RoomStats,
   Rooms,
+  RoomsOptions,
+  Seat,
 } from "./rooms/rooms.js";
+export { StoreUnavailableError } from "./rooms/rooms.js";

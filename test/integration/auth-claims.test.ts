@@ -40,7 +40,7 @@ describe("join token claims (HS256)", () => {
     const a = await s.connect();
     a.send({ type: "join", roomId: "r", token });
     assert.equal((await a.nextError("unauthorized")).message, "join token has expired");
-    assert.deepEqual(await s.app.rooms.stats(), { rooms: 0, members: 0 });
+    assert.deepEqual(await s.app.rooms.stats(), { rooms: 0, members: 0, parked: 0 });
   });
 
   it("accepts a token whose nbf is 10 s ahead within the tolerance", async () => {
@@ -68,7 +68,7 @@ describe("join token claims (HS256)", () => {
         message,
       });
     }
-    assert.deepEqual(await s.app.rooms.stats(), { rooms: 0, members: 0 });
+    assert.deepEqual(await s.app.rooms.stats(), { rooms: 0, members: 0, parked: 0 });
     const joined = await a.join("r", { token: await sign(validClaims("r", "alice", good)) });
     assert.equal(joined.userId, "alice");
     // An audience list naming us is fine too.
@@ -93,7 +93,7 @@ describe("join token claims (HS256)", () => {
     assert.equal((await b.join(42, { token })).roomId, "42");
     // A re-join elsewhere with the same token works as well.
     assert.equal((await a.join("third", { token })).roomId, "third");
-    assert.deepEqual(await s.app.rooms.stats(), { rooms: 2, members: 2 });
+    assert.deepEqual(await s.app.rooms.stats(), { rooms: 2, members: 2, parked: 0 });
   });
 
   it("normalises the room claim like a roomId", async () => {
@@ -130,7 +130,7 @@ describe("join token claims (HS256)", () => {
         message: "join token claim room is invalid",
       });
     }
-    assert.deepEqual(await s.app.rooms.stats(), { rooms: 0, members: 0 });
+    assert.deepEqual(await s.app.rooms.stats(), { rooms: 0, members: 0, parked: 0 });
   });
 
   it("refuses claims of the wrong shape by name", async () => {
@@ -148,7 +148,7 @@ describe("join token claims (HS256)", () => {
       a.send({ type: "join", roomId: "r", token: await sign(validClaims("r", "alice", extra)) });
       assert.equal((await a.nextError("unauthorized")).message, message);
     }
-    assert.deepEqual(await s.app.rooms.stats(), { rooms: 0, members: 0 });
+    assert.deepEqual(await s.app.rooms.stats(), { rooms: 0, members: 0, parked: 0 });
   });
 });
 
@@ -190,7 +190,7 @@ describe("join tokens from a JWKS URL", () => {
       code: "unauthorized",
       message: "join token was signed with an unknown key",
     });
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0, parked: 0 });
   });
 
   it("answers internal, and touches no room, when the key set cannot be fetched", async () => {
@@ -202,7 +202,7 @@ describe("join tokens from a JWKS URL", () => {
     a.send({ type: "join", roomId: "r", token: await mode.sign(validClaims("r", "alice")) });
     const error = await a.nextError("internal");
     assert.equal(error.message, "cannot fetch the keys to verify the join token");
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0, parked: 0 });
     await a.expectNothing();
   });
 });

@@ -142,7 +142,7 @@ for (const [name, makeMode] of MODES) {
       const joined = await a.join(ROOM, { token: await mode.mint({ room: ROOM, sub: "alice" }) });
       assert.equal(joined.roomId, ROOM);
       assert.equal(joined.userId, "alice");
-      assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 1 });
+      assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 1, parked: 0 });
     });
 
     it("admits a valid token given as ?token= on the WebSocket URL", async () => {
@@ -153,7 +153,7 @@ for (const [name, makeMode] of MODES) {
       // The same token also serves on the root path.
       const b = await server.connect(`/?token=${encodeURIComponent(token)}`);
       assert.equal((await b.join(ROOM)).userId, "alice");
-      assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2 });
+      assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2, parked: 0 });
     });
 
     it("prefers join.token over ?token= when both are given", async () => {
@@ -168,7 +168,7 @@ for (const [name, makeMode] of MODES) {
       const b = await server.connect(`/ws?token=${encodeURIComponent(forA)}`);
       b.send({ type: "join", roomId: "room-a", token: "abc" });
       assert.equal((await b.nextError("unauthorized")).message, "join token is malformed");
-      assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 1 });
+      assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 1, parked: 0 });
     });
 
     for (const refusal of REFUSALS) {
@@ -176,7 +176,7 @@ for (const [name, makeMode] of MODES) {
         const member = await server.connect();
         await member.join(ROOM, { token: await mode.mint({ room: ROOM, sub: "member" }) });
         const before = await server.app.rooms.stats();
-        assert.deepEqual(before, { rooms: 1, members: 1 });
+        assert.deepEqual(before, { rooms: 1, members: 1, parked: 0 });
 
         const token = await refusal.token(mode);
         const attempts: TestClient[] = [];
@@ -226,7 +226,7 @@ for (const [name, makeMode] of MODES) {
       assert.equal((await b.nextError("unauthorized")).message, "a join token is required");
 
       await a.expectNothing();
-      assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2 });
+      assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2, parked: 0 });
       // b is still in x: relays flow both ways.
       b.send({ type: "message", data: "still here" });
       assert.deepEqual(await a.next("message"), {

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { MemoryRooms } from "../../src/server/rooms/memory.js";
-import type { DeliverLocal, JoinResult, PeerInfo, Rooms } from "../../src/server/rooms/rooms.js";
+import type {
+  JoinOutcome,
+  JoinRequest,
+  Rooms,
+  RoomsOptions,
+} from "../../src/server/rooms/rooms.js";
 import { captureLogs } from "../helpers/logs.js";
 import { assertPairWorks, joinPair, startTestServer, type TestServer } from "../helpers/server.js";
 
@@ -10,13 +15,9 @@ import { assertPairWorks, joinPair, startTestServer, type TestServer } from "../
  * because no real store fails on demand; the rest of the server is real.
  */
 class ExplodingRooms extends MemoryRooms {
-  override async join(
-    roomId: string,
-    peer: PeerInfo,
-    opts: { capacity: number },
-  ): Promise<JoinResult> {
-    if (roomId === "explode") throw new Error("store unavailable");
-    return super.join(roomId, peer, opts);
+  override async join(req: JoinRequest): Promise<JoinOutcome> {
+    if (req.roomId === "explode") throw new Error("store unavailable");
+    return super.join(req);
   }
 }
 
@@ -30,7 +31,7 @@ describe("an unexpected exception inside one session", () => {
       {},
       {
         logger: logs.logger,
-        createRooms: (deliver: DeliverLocal): Rooms => new ExplodingRooms(deliver),
+        createRooms: (opts: RoomsOptions): Rooms => new ExplodingRooms(opts),
       },
     );
     const pair = await joinPair(server, "calm");
@@ -46,7 +47,7 @@ describe("an unexpected exception inside one session", () => {
     await assertPairWorks(pair);
     const joined = await victim.join("after-the-storm");
     assert.equal(joined.peers, 0);
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 2, members: 3 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 2, members: 3, parked: 0 });
 
     const logged = logs.entries();
     const entry = logged.find((l) => l.msg === "unexpected error while handling a message");

@@ -94,8 +94,8 @@ describe("no leaks after churn", () => {
     // Clients saw their sockets close; the server notices on its own schedule.
     await eventually(async () => {
       assert.equal(server.app.connections(), 0);
-      assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0 });
-      assert.deepEqual(server.app.members(), { members: 0, parked: 0 });
+      assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0, parked: 0 });
+      assert.equal(server.app.seated(), 0);
     });
     const health = (await (await fetch(`${server.httpUrl}/healthz`)).json()) as Record<
       string,

@@ -53,7 +53,7 @@ describe("connection lifecycle", () => {
       assert.deepEqual(await client.closed(), { code: 1012, reason: "server shutting down" });
     }
     assert.equal(server.app.connections(), 0);
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0, parked: 0 });
     // Closing again is harmless.
     await server.app.close();
   });

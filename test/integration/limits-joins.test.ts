@@ -26,12 +26,12 @@ describe("join rate per connection (6 per minute, burst 10)", () => {
       }
     }
     // Back home through a join that would be refused: nothing may change.
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 2, members: 2 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 2, members: 2, parked: 0 });
     a.send({ type: "join", roomId: "home" });
     const refused = await a.nextError("rate-limited");
     assert.equal(refused.message, "too many joins; slow down");
     await b.expectNothing();
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 2, members: 2 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 2, members: 2, parked: 0 });
     assert.deepEqual(
       (await server.app.rooms.members("home")).map((m) => m.peerId),
       [bId],

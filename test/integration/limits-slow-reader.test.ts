@@ -81,7 +81,7 @@ describe("slow reader (MAX_BUFFERED_BYTES 64 KiB)", () => {
   it("disconnects a reader that stopped reading, and its peer sees it leave", async () => {
     stalled = await stalledClient(server.app.port, '{"type":"join","roomId":"slow"}');
     await eventually(async () => {
-      assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 1 });
+      assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 1, parked: 0 });
     });
     const sender = await server.connect();
     const joined = await sender.join("slow");
@@ -109,7 +109,7 @@ describe("slow reader (MAX_BUFFERED_BYTES 64 KiB)", () => {
     });
     await eventually(async () => {
       assert.equal(server.app.connections(), 1);
-      assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 1 });
+      assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 1, parked: 0 });
     });
     // The sender goes on; offers now reach nobody and are not refused.
     sender.send({ type: "offer", sdp: "after" });

@@ -108,7 +108,7 @@ describe("an origin-design client works unchanged", () => {
 
     first.sendRaw('{"type":"leave"}');
     assert.equal((await originNext(first)).type, "left");
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0, parked: 0 });
   });
 
   it("gets full for a third participant", async () => {

@@ -197,8 +197,8 @@ describe("property: any sequence of client messages keeps the server sound", () 
   before(async () => {
     server = await startTestServer(BULK_LIMITS, {
       createPeerId: () => `peer-${++nextPeer}`,
-      createRooms: (deliver) => {
-        rooms = new MemoryRooms(deliver);
+      createRooms: (opts) => {
+        rooms = new MemoryRooms(opts);
         return rooms;
       },
     });

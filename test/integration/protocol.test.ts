@@ -62,7 +62,7 @@ describe("protocol: 1:1 rooms", () => {
     assert.deepEqual(await a.next(), { type: "ready", isInitiator: false });
     await a.expectNothing();
     await b.expectNothing();
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2, parked: 0 });
   });
 
   it("carries display names in members and peer-joined", async () => {
@@ -83,7 +83,7 @@ describe("protocol: 1:1 rooms", () => {
     assert.equal(bJoined.roomId, "1001");
     assert.equal(bJoined.peers, 1);
     assert.deepEqual(bJoined.peerIds, [aJoined.peerId]);
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2, parked: 0 });
   });
 
   it("tells a third joiner the room is full and leaves the room untouched", async () => {
@@ -94,7 +94,7 @@ describe("protocol: 1:1 rooms", () => {
     await a.expectNothing();
     await b.expectNothing();
     assert.deepEqual(await memberIds("1001"), [aId, bId]);
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2, parked: 0 });
     // c is in no room: its relays are refused, and nobody hears from it.
     c.send({ type: "offer", sdp: "x" });
     assert.deepEqual(await c.next(), {
@@ -143,7 +143,7 @@ describe("protocol: 1:1 rooms", () => {
     a.send({ type: "leave" });
     assert.deepEqual(await a.next(), { type: "left", roomId: "leave" });
     assert.deepEqual(await b.next(), { type: "peer-left", peerId: aId, reason: "left" });
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 1 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 1, parked: 0 });
 
     // a is out: its relays are refused and b hears nothing.
     a.send({ type: "offer", sdp: "late" });
@@ -156,7 +156,7 @@ describe("protocol: 1:1 rooms", () => {
 
     b.send({ type: "leave" });
     assert.deepEqual(await b.next(), { type: "left", roomId: "leave" });
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0, parked: 0 });
     b.send({ type: "leave" });
     assert.deepEqual(await b.next(), {
       type: "error",
@@ -268,7 +268,7 @@ describe("protocol: 1:1 rooms", () => {
     assert.deepEqual(await memberIds("drop"), [aId]);
     a.send({ type: "leave" });
     await a.next("left");
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0, parked: 0 });
   });
 
   it("answers a join without a room id with room-id-required", async () => {
@@ -286,7 +286,7 @@ describe("protocol: 1:1 rooms", () => {
         message: "roomId is required",
       });
     }
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0, parked: 0 });
     await a.join("after-errors");
   });
 

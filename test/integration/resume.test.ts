@@ -72,7 +72,7 @@ describe("resume", () => {
     // b's token comes from its joined; ask again through a fresh pair of sockets.
     const bToken = await tokenOf(server, b);
     assert.equal((await b.terminate()).code, 1006);
-    await eventually(() => assert.equal(server.app.members().parked, 1));
+    await eventually(async () => assert.equal((await server.app.rooms.stats()).parked, 1));
     // Nobody is told; frames for b wait.
     a.send({ type: "message", data: "m1" });
     a.send({ type: "offer", sdp: "o1" });
@@ -121,7 +121,7 @@ describe("resume", () => {
     });
     again.send({ type: "message", data: "back" });
     assert.deepEqual(await a.next("message"), { type: "message", data: "back", from: bId });
-    assert.equal(server.app.members().parked, 0);
+    assert.equal((await server.app.rooms.stats()).parked, 0);
   });
 
   it("replays frames written into a blackholed socket before the server noticed, once", async () => {
@@ -269,7 +269,7 @@ describe("resume", () => {
     const { token } = await tokenOf(server, b);
     const lastSeq = b.lastSeq;
     await b.terminate();
-    await eventually(() => assert.equal(server.app.members().parked, 1));
+    await eventually(async () => assert.equal((await server.app.rooms.stats()).parked, 1));
     for (let i = 0; i < 5; i++) a.send({ type: "message", data: i });
     await a.expectNothing();
     const again = await server.connect();
@@ -319,7 +319,7 @@ describe("resume", () => {
       peerId: second.bId,
       reason: "left",
     });
-    assert.equal(server.app.members().parked, 0);
+    assert.equal((await server.app.rooms.stats()).parked, 0);
   });
 
   it("leaves at once when resume is off (RESUME_GRACE_MS=0)", async () => {
@@ -340,7 +340,7 @@ describe("resume", () => {
     await start({ resumeGraceMs: graceMs });
     const { a, b, bId } = await joinPair(server, "grace");
     await b.terminate();
-    await eventually(() => assert.equal(server.app.members().parked, 1));
+    await eventually(async () => assert.equal((await server.app.rooms.stats()).parked, 1));
     const parkedAt = performance.now();
     assert.deepEqual(await a.next("peer-left"), {
       type: "peer-left",
@@ -352,7 +352,7 @@ describe("resume", () => {
       `grace: peer-left ${Math.round(waited)} ms after parking (RESUME_GRACE_MS ${graceMs})`,
     );
     assert.ok(waited >= graceMs - 50, `peer-left after ${waited} ms, before the grace was over`);
-    assert.deepEqual(server.app.members(), { members: 1, parked: 0 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 1, parked: 0 });
   });
 
   it("limits refused resumes per address", async () => {
@@ -441,7 +441,7 @@ describe("resume", () => {
     await start({ maxConnectionsPerIp: 2 });
     const { a, b } = await joinPair(server, "seat");
     await b.terminate();
-    await eventually(() => assert.equal(server.app.members().parked, 1));
+    await eventually(async () => assert.equal((await server.app.rooms.stats()).parked, 1));
     // The room of two is still full: the parked member holds its place ...
     assert.equal(server.app.connections(), 1);
     const third = await server.connect();
@@ -465,7 +465,7 @@ describe("resume", () => {
     await a.next("ready");
     proxy?.blackhole();
     const cutAt = performance.now();
-    await eventually(() => assert.equal(server.app.members().parked, 1), {
+    await eventually(async () => assert.equal((await server.app.rooms.stats()).parked, 1), {
       timeoutMs: 2 * intervalMs + 1000,
     });
     const found = performance.now() - cutAt;

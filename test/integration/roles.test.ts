@@ -50,7 +50,7 @@ describe("host roles: kick, lock, unlock", () => {
     const [parked, other] = guests as [(typeof guests)[0], (typeof guests)[0]];
     const token = String(parked.client.joinedMessage?.resumeToken);
     await parked.client.terminate();
-    await eventually(() => assert.equal(server.app.members().parked, 1));
+    await eventually(async () => assert.equal((await server.app.rooms.stats()).parked, 1));
     host.send({ type: "kick", peerId: parked.peerId });
     assert.deepEqual(await host.next(), {
       type: "peer-left",
@@ -62,7 +62,7 @@ describe("host roles: kick, lock, unlock", () => {
       peerId: parked.peerId,
       reason: "kicked",
     });
-    assert.deepEqual(server.app.members(), { members: 2, parked: 0 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2, parked: 0 });
     const again = await server.connect();
     again.send({ type: "resume", peerId: parked.peerId, resumeToken: token, lastSeq: 0 });
     await again.nextError("resume-failed");
@@ -102,7 +102,7 @@ describe("host roles: kick, lock, unlock", () => {
   it("kick: the target gets kicked and closes with 4501; the others get peer-left", async () => {
     const { host, hostId, guests } = await room("k", 2);
     const [target, other] = guests as [Room["guests"][0], Room["guests"][0]];
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 3 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 3, parked: 0 });
 
     // The kicked socket answers at once, before the close can reach it: that relay goes nowhere.
     target.client.ws.once("message", () => {
@@ -125,7 +125,7 @@ describe("host roles: kick, lock, unlock", () => {
     });
     await host.expectNothing();
     await other.client.expectNothing();
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2, parked: 0 });
     assert.deepEqual(
       (await server.app.rooms.members("k")).map((m) => m.peerId),
       [hostId, other.peerId],
@@ -159,7 +159,7 @@ describe("host roles: kick, lock, unlock", () => {
     });
     await host.expectNothing();
     await guest.expectNothing();
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2, parked: 0 });
 
     host.send({ type: "unlock" });
     const unlocked: Msg = { type: "unlocked", roomId: "l", by: hostId };
@@ -167,7 +167,7 @@ describe("host roles: kick, lock, unlock", () => {
     assert.deepEqual(await guest.next(), unlocked);
     const joined = await late.join("l", { token });
     assert.equal(joined.peers, 2);
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 3 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 3, parked: 0 });
   });
 
   it("refuses a join into a locked room before leaving the current one", async () => {
@@ -200,7 +200,7 @@ describe("host roles: kick, lock, unlock", () => {
     const guest = (locked.guests[0] as Room["guests"][0]).client;
     guest.send({ type: "join", roomId: "vault", token: await mint({ room: "vault", sub: "g" }) });
     assert.equal((await guest.nextError("forbidden")).message, "the room is locked");
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 2, members: 4 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 2, members: 4, parked: 0 });
     await locked.host.expectNothing();
   });
 
@@ -253,7 +253,7 @@ describe("host roles: kick, lock, unlock", () => {
     }
     await host.expectNothing();
     await other.client.expectNothing();
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 3 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 3, parked: 0 });
     // Not locked: one more may join.
     const late = await server.connect();
     assert.equal((await late.join("g", { token: await mint({ room: "g", sub: "x" }) })).peers, 3);
@@ -283,7 +283,7 @@ describe("host roles: kick, lock, unlock", () => {
       });
     }
     for (const client of [guest, elsewhere.host, victim.client]) await client.expectNothing();
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 2, members: 4 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 2, members: 4, parked: 0 });
   });
 
   it("kick of yourself or without a string peerId is bad-message", async () => {
@@ -313,7 +313,7 @@ describe("host roles: kick, lock, unlock", () => {
       "peerId: Too small: expected string to have >=1 characters",
     );
     await guest.expectNothing();
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2, parked: 0 });
   });
 });
 
@@ -337,6 +337,6 @@ describe("host roles without auth", () => {
       assert.deepEqual(await pair.a.next(), ONLY_HOSTS);
     }
     await pair.b.expectNothing();
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 2, parked: 0 });
   });
 });

@@ -36,7 +36,7 @@ describe("shutdown", () => {
     for (const outcome of outcomes) {
       assert.match(outcome, /^(error ECONNREFUSED|error ECONNRESET|http 503)$/);
     }
-    assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0 });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0, parked: 0 });
     assert.equal(server.app.connections(), 0);
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ReplayWindow, withSeq } from "../../src/server/members/replay-window.js";
+import { ReplayWindow, withSeq } from "../../src/server/rooms/replay-window.js";
 
 const frames = (w: ReplayWindow, after: number) => w.since(after)?.map((f) => [f.seq, f.frame]);
 

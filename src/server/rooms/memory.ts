@@ -1,24 +1,46 @@
+import { timingSafeEqual } from "node:crypto";
+import { ReplayWindow } from "./replay-window.js";
 import type {
-  DeliverLocal,
-  DeliverOptions,
   DeliverResult,
-  JoinOptions,
-  JoinResult,
+  DropOutcome,
+  JoinOutcome,
+  JoinRequest,
+  KickOutcome,
+  LocalDelivery,
+  LockOutcome,
+  Numbered,
   PeerInfo,
+  ResumeOutcome,
+  ResumeRequest,
   RoomStats,
   Rooms,
+  RoomsOptions,
+  Seat,
 } from "./rooms.js";
 
 const OK: DeliverResult = { ok: true };
-const UNKNOWN_PEER: DeliverResult = { ok: false, reason: "unknown-peer" };
-const NOT_IN_ROOM: DeliverResult = { ok: false, reason: "not-in-room" };
-const FULL: JoinResult = { ok: false, reason: "full" };
-const LOCKED: JoinResult = { ok: false, reason: "locked" };
+const UNKNOWN_PEER = { ok: false, reason: "unknown-peer" } as const;
+const NOT_IN_ROOM = { ok: false, reason: "not-in-room" } as const;
+
+/** A member as the store keeps it: what lasts while its sockets come and go. */
+interface MemberState {
+  readonly peerId: string;
+  readonly roomId: string;
+  readonly info: PeerInfo;
+  readonly tokenHash: Buffer;
+  readonly window: ReplayWindow;
+  received: number;
+  gen: number;
+  /** A socket speaks for it now (false while parked). */
+  attached: boolean;
+  /** Set while parked: ends the member when the grace period is over. */
+  graceTimer: NodeJS.Timeout | null;
+}
 
 interface Room {
   /** Insertion order is join order: oldest first. */
-  readonly members: Map<string, PeerInfo>;
-  readonly capacity: number;
+  readonly members: Map<string, MemberState>;
+  capacity: number;
   locked: boolean;
 }
 
@@ -30,94 +52,369 @@ export interface RoomSnapshot {
   readonly locked: boolean;
 }
 
-/** The default `Rooms`: one process, state in memory. */
+/**
+ * The default `Rooms`: one process, state in memory. Every operation runs
+ * to completion without waiting, so each is atomic by construction.
+ */
 export class MemoryRooms implements Rooms {
   readonly #rooms = new Map<string, Room>();
-  readonly #deliverLocal: DeliverLocal;
-  #members = 0;
+  readonly #byPeer = new Map<string, MemberState>();
+  readonly #opts: RoomsOptions;
+  readonly #delivery: LocalDelivery;
+  #parked = 0;
+  /** Seat generations are unique in the process: a late frame never passes for a newer seat's. */
+  #nextGen = 1;
+  // The last frame pushed and its UTF-8 length: a broadcast hands the same
+  // string to every member, so it is measured once.
+  #lastFrame = "";
+  #lastBytes = 0;
 
-  constructor(deliverLocal: DeliverLocal) {
-    this.#deliverLocal = deliverLocal;
+  constructor(opts: RoomsOptions) {
+    this.#opts = opts;
+    this.#delivery = opts.delivery;
   }
 
-  async join(roomId: string, peer: PeerInfo, opts: JoinOptions): Promise<JoinResult> {
+  async join(req: JoinRequest): Promise<JoinOutcome> {
+    return this.joinNow(req);
+  }
+
+  /** {@link join} without the promise (subclasses that interleave steps call it). */
+  protected joinNow(req: JoinRequest): JoinOutcome {
+    const { roomId, peer } = req;
     let room = this.#rooms.get(roomId);
-    if (room?.members.has(peer.peerId)) {
-      return { ok: true, others: othersOf(room, peer.peerId), locked: room.locked };
+    const current = req.current ? this.#seated(req.current) : null;
+    if (req.current && !current) return { ok: false, reason: "stale", left: false };
+    if (current) current.received = req.received;
+    // A locked room refuses before anything changes, like a refused token.
+    if (room?.locked && !req.ignoreLock) {
+      return { ok: false, reason: "locked", left: false };
     }
-    if (room?.locked && !opts.ignoreLock) return LOCKED;
-    if (room && room.members.size >= room.capacity) return FULL;
+    // As in the origin design: leave the current room first, even if the new one is full.
+    if (current) this.#remove(current, req.frames.peerLeft);
+    room = this.#rooms.get(roomId);
+    if (room && room.members.size >= room.capacity) {
+      return { ok: false, reason: "full", left: current !== null };
+    }
     if (!room) {
-      if (opts.capacity < 1) return FULL;
-      room = { members: new Map(), capacity: opts.capacity, locked: false };
+      if (req.capacity < 1) return { ok: false, reason: "full", left: current !== null };
+      room = { members: new Map(), capacity: req.capacity, locked: false };
       this.#rooms.set(roomId, room);
     }
     const others = [...room.members.values()];
-    room.members.set(peer.peerId, peer);
-    this.#members++;
-    return { ok: true, others, locked: room.locked };
+    const previous = this.#byPeer.get(peer.peerId);
+    if (previous) this.#remove(previous, req.frames.peerLeft);
+    const member: MemberState = {
+      peerId: peer.peerId,
+      roomId,
+      info: peer,
+      tokenHash: Buffer.from(req.tokenHash, "hex"),
+      window: new ReplayWindow(this.#opts.bufferFrames, this.#opts.bufferBytes),
+      received: 0,
+      gen: this.#nextGen++,
+      attached: true,
+      graceTimer: null,
+    };
+    room.members.set(peer.peerId, member);
+    this.#byPeer.set(peer.peerId, member);
+    // `joined` is seq 1 and never replayed: it holds the plain token.
+    const joinedSeq = member.window.push("", 0);
+    member.window.ack(joinedSeq);
+    const own: Numbered[] = [];
+    if (others.length > 0) {
+      for (const other of others) this.#push(other, req.frames.peerJoined);
+      // The origin design's rule: when the room reaches two, the later joiner initiates.
+      if (others.length === 1) {
+        this.#push(others[0] as MemberState, req.frames.readyOthers);
+        own.push(this.#own(member, req.frames.readySelf));
+      }
+    }
+    return {
+      ok: true,
+      seat: seatOf(member),
+      others: others.map((m) => m.info),
+      locked: room.locked,
+      joinedSeq,
+      own,
+    };
   }
 
-  async leave(roomId: string, peerId: string): Promise<boolean> {
-    const room = this.#rooms.get(roomId);
-    if (!room?.members.delete(peerId)) return false;
-    this.#members--;
-    if (room.members.size === 0) this.#rooms.delete(roomId);
+  async leave(seat: Seat, received: number, peerLeft: string): Promise<boolean> {
+    return this.leaveNow(seat, received, peerLeft);
+  }
+
+  protected leaveNow(seat: Seat, received: number, peerLeft: string): boolean {
+    const member = this.#seated(seat);
+    if (!member) return false;
+    member.received = received;
+    this.#remove(member, peerLeft);
     return true;
   }
 
-  async members(roomId: string): Promise<readonly PeerInfo[]> {
-    const room = this.#rooms.get(roomId);
-    return room ? [...room.members.values()] : [];
+  async drop(seat: Seat, received: number, peerLeft: string): Promise<DropOutcome> {
+    return this.dropNow(seat, received, peerLeft);
   }
 
-  async setLocked(roomId: string, locked: boolean): Promise<boolean> {
-    const room = this.#rooms.get(roomId);
-    if (!room) return false;
-    room.locked = locked;
-    return true;
+  protected dropNow(seat: Seat, received: number, peerLeft: string): DropOutcome {
+    const member = this.#seated(seat);
+    if (!member) return "stale";
+    member.received = received;
+    if (this.#opts.graceMs === 0) {
+      this.#remove(member, peerLeft);
+      return "left";
+    }
+    member.attached = false;
+    if (!member.graceTimer) {
+      this.#parked++;
+      member.graceTimer = setTimeout(() => this.#expire(member), this.#opts.graceMs);
+      member.graceTimer.unref();
+    }
+    return "parked";
   }
 
-  async isLocked(roomId: string): Promise<boolean> {
-    return this.#rooms.get(roomId)?.locked ?? false;
+  async relay(
+    seat: Seat,
+    received: number,
+    frame: string,
+    to: string | undefined,
+  ): Promise<DeliverResult> {
+    return this.relayNow(seat, received, frame, to);
   }
 
-  async deliver(roomId: string, frame: string, opts: DeliverOptions): Promise<DeliverResult> {
-    const members = this.#rooms.get(roomId)?.members;
-    if (opts.requireMember && !members?.has(opts.from)) return NOT_IN_ROOM;
-    if (opts.to !== undefined) {
-      if (opts.to === opts.from || !members?.has(opts.to)) return UNKNOWN_PEER;
-      this.#deliverLocal(opts.to, frame, opts.effect);
+  protected relayNow(
+    seat: Seat,
+    received: number,
+    frame: string,
+    to: string | undefined,
+  ): DeliverResult {
+    const member = this.#seated(seat);
+    if (!member) return NOT_IN_ROOM;
+    member.received = received;
+    const room = this.#rooms.get(member.roomId) as Room;
+    if (to !== undefined) {
+      const target = to === seat.peerId ? undefined : room.members.get(to);
+      if (!target) return UNKNOWN_PEER;
+      this.#push(target, frame);
       return OK;
     }
-    if (members) {
-      for (const peerId of members.keys()) {
-        if (peerId !== opts.from) this.#deliverLocal(peerId, frame, opts.effect);
-      }
+    for (const other of room.members.values()) {
+      if (other !== member) this.#push(other, frame);
     }
     return OK;
   }
 
+  async reply(seat: Seat, received: number, frame: string): Promise<Numbered | null> {
+    return this.replyNow(seat, received, frame);
+  }
+
+  protected replyNow(seat: Seat, received: number, frame: string): Numbered | null {
+    const member = this.#seated(seat);
+    if (!member) return null;
+    member.received = received;
+    return this.#own(member, frame);
+  }
+
+  async kick(
+    seat: Seat,
+    received: number,
+    target: string,
+    frames: { readonly kicked: string; readonly peerLeft: string; readonly reply: string },
+  ): Promise<KickOutcome> {
+    return this.kickNow(seat, received, target, frames);
+  }
+
+  protected kickNow(
+    seat: Seat,
+    received: number,
+    target: string,
+    frames: { readonly kicked: string; readonly peerLeft: string; readonly reply: string },
+  ): KickOutcome {
+    const member = this.#seated(seat);
+    if (!member) return NOT_IN_ROOM;
+    member.received = received;
+    const room = this.#rooms.get(member.roomId) as Room;
+    const victim = target === seat.peerId ? undefined : room.members.get(target);
+    if (!victim) return UNKNOWN_PEER;
+    this.#push(victim, frames.kicked);
+    this.#forget(victim);
+    for (const other of room.members.values()) {
+      if (other !== member) this.#push(other, frames.peerLeft);
+    }
+    return { ok: true, own: [this.#own(member, frames.reply)] };
+  }
+
+  async setLocked(
+    seat: Seat,
+    received: number,
+    locked: boolean,
+    frames: { readonly announce: string; readonly reply: string },
+  ): Promise<LockOutcome> {
+    return this.setLockedNow(seat, received, locked, frames);
+  }
+
+  protected setLockedNow(
+    seat: Seat,
+    received: number,
+    locked: boolean,
+    frames: { readonly announce: string; readonly reply: string },
+  ): LockOutcome {
+    const member = this.#seated(seat);
+    if (!member) return NOT_IN_ROOM;
+    member.received = received;
+    const room = this.#rooms.get(member.roomId) as Room;
+    room.locked = locked;
+    for (const other of room.members.values()) {
+      if (other !== member) this.#push(other, frames.announce);
+    }
+    return { ok: true, own: [this.#own(member, frames.reply)] };
+  }
+
+  async ack(seat: Seat, received: number, seq: number): Promise<boolean> {
+    return this.ackNow(seat, received, seq);
+  }
+
+  protected ackNow(seat: Seat, received: number, seq: number): boolean {
+    const member = this.#seated(seat);
+    // An ack racing a leave is stale, not wrong.
+    if (!member) return true;
+    member.received = received;
+    if (seq > member.window.last) return false;
+    member.window.ack(seq);
+    return true;
+  }
+
+  async resume(req: ResumeRequest): Promise<ResumeOutcome> {
+    return this.resumeNow(req);
+  }
+
+  protected resumeNow(req: ResumeRequest): ResumeOutcome {
+    const member = this.#byPeer.get(req.peerId);
+    if (!member) return { ok: false, reason: "unknown" };
+    const presented = Buffer.from(req.tokenHash, "hex");
+    if (presented.length !== member.tokenHash.length) return { ok: false, reason: "bad-token" };
+    if (!timingSafeEqual(presented, member.tokenHash)) return { ok: false, reason: "bad-token" };
+    const frames = member.window.since(req.lastSeq);
+    if (frames === null) {
+      // The owner asked (right token) but what it missed is gone: its place
+      // is useless now, and holding it would keep it out of its own room.
+      if (member.attached) this.#delivery.replaced(member.peerId, member.gen);
+      this.#remove(member, req.peerLeft);
+      return { ok: false, reason: "gap" };
+    }
+    if (member.attached) this.#delivery.replaced(member.peerId, member.gen);
+    member.window.ack(req.lastSeq);
+    this.#unpark(member);
+    member.gen = this.#nextGen++;
+    member.attached = true;
+    const room = this.#rooms.get(member.roomId) as Room;
+    return {
+      ok: true,
+      seat: seatOf(member),
+      info: member.info,
+      others: [...room.members.values()].filter((m) => m !== member).map((m) => m.info),
+      received: member.received,
+      lastSeq: member.window.last,
+      frames,
+    };
+  }
+
+  async framesAfter(seat: Seat, seq: number): Promise<readonly Numbered[] | null> {
+    return this.framesAfterNow(seat, seq);
+  }
+
+  protected framesAfterNow(seat: Seat, seq: number): readonly Numbered[] | null {
+    const member = this.#seated(seat);
+    return member ? member.window.since(seq) : null;
+  }
+
+  async members(roomId: string): Promise<readonly PeerInfo[]> {
+    const room = this.#rooms.get(roomId);
+    return room ? [...room.members.values()].map((m) => m.info) : [];
+  }
+
   async stats(): Promise<RoomStats> {
-    return { rooms: this.#rooms.size, members: this.#members };
+    return { rooms: this.#rooms.size, members: this.#byPeer.size, parked: this.#parked };
+  }
+
+  ready(): boolean {
+    return true;
   }
 
   /** Every room as it is now (tests check invariants with it). */
   snapshot(): RoomSnapshot[] {
     return [...this.#rooms].map(([roomId, room]) => ({
       roomId,
-      members: [...room.members.values()],
+      members: [...room.members.values()].map((m) => m.info),
       capacity: room.capacity,
       locked: room.locked,
     }));
   }
 
   async close(): Promise<void> {
+    for (const member of this.#byPeer.values()) this.#unpark(member);
+    this.#byPeer.clear();
     this.#rooms.clear();
-    this.#members = 0;
+  }
+
+  /** The member a seat speaks for, unless a resume took it over or it ended. */
+  #seated(seat: Seat): MemberState | null {
+    const member = this.#byPeer.get(seat.peerId);
+    return member && member.gen === seat.gen && member.roomId === seat.roomId ? member : null;
+  }
+
+  /** Numbers a frame for a member and hands it to its socket, if it has one. */
+  #push(member: MemberState, frame: string): void {
+    const seq = member.window.push(frame, this.#bytes(frame));
+    if (member.attached) this.#delivery.deliver(member.peerId, member.gen, seq, frame);
+  }
+
+  /** Numbers a frame for a member's own request; the caller writes it. */
+  #own(member: MemberState, frame: string): Numbered {
+    return { seq: member.window.push(frame, this.#bytes(frame)), frame };
+  }
+
+  #bytes(frame: string): number {
+    if (frame !== this.#lastFrame) {
+      this.#lastFrame = frame;
+      this.#lastBytes = Buffer.byteLength(frame);
+    }
+    return this.#lastBytes;
+  }
+
+  /** Out of its room and forgotten; the others get `peerLeft`. */
+  #remove(member: MemberState, peerLeft: string): void {
+    if (!this.#forget(member)) return;
+    const room = this.#rooms.get(member.roomId);
+    if (!room) return;
+    for (const other of room.members.values()) this.#push(other, peerLeft);
+  }
+
+  /** Out of its room (deleted when it empties) and forgotten; nobody told. */
+  #forget(member: MemberState): boolean {
+    if (this.#byPeer.get(member.peerId) !== member) return false;
+    this.#byPeer.delete(member.peerId);
+    this.#unpark(member);
+    member.attached = false;
+    const room = this.#rooms.get(member.roomId);
+    room?.members.delete(member.peerId);
+    if (room?.members.size === 0) this.#rooms.delete(member.roomId);
+    return true;
+  }
+
+  #expire(member: MemberState): void {
+    member.graceTimer = null;
+    this.#parked--;
+    if (this.#byPeer.get(member.peerId) !== member) return;
+    this.#remove(member, this.#opts.expiredFrame(member.peerId));
+  }
+
+  #unpark(member: MemberState): void {
+    if (!member.graceTimer) return;
+    clearTimeout(member.graceTimer);
+    member.graceTimer = null;
+    this.#parked--;
   }
 }
 
-function othersOf(room: Room, peerId: string): PeerInfo[] {
-  return [...room.members.values()].filter((p) => p.peerId !== peerId);
+function seatOf(member: MemberState): Seat {
+  return { peerId: member.peerId, roomId: member.roomId, gen: member.gen };
 }

@@ -1,11 +1,19 @@
 import { randomBytes } from "node:crypto";
 import type { WebSocket } from "ws";
-import { CLOSE_CODES, decodeFrame, encode, protocolError } from "../../protocol/index.js";
+import {
+  CLOSE_CODES,
+  decodeFrame,
+  encode,
+  type ProtocolError,
+  protocolError,
+} from "../../protocol/index.js";
 import { MessageLimiter } from "../limits/message-limiter.js";
 import { TokenBucket } from "../limits/token-bucket.js";
-import type { Member, MemberSocket } from "../members/member.js";
+import { withSeq } from "../rooms/replay-window.js";
+import { type Numbered, type PeerInfo, type Seat, StoreUnavailableError } from "../rooms/rooms.js";
 import type { SignalingContext } from "./context.js";
 import { HANDLERS, leaveRoom, type SessionState, sendError } from "./handlers.js";
+import type { SeatHolder } from "./local-seats.js";
 
 const MAX_ECHOED_TYPE = 64;
 /** How long a closing socket may take to say goodbye before it is cut. */
@@ -35,17 +43,29 @@ export interface ConnectionOptions {
   readonly address: string;
 }
 
+/** A frame that arrived before the ones it follows, and the seat gen it is for. */
+interface Held {
+  readonly gen: number;
+  readonly frame: string;
+}
+
+/** The frame a kicked member gets last: its socket closes after writing it. */
+const KICKED_PREFIX = '{"type":"kicked"';
+
 /**
  * One WebSocket's life, the part of a participant that does not last: the
- * socket, its limits, its queue, its heartbeat. It speaks for a
- * {@link Member} (the place in a room, which does last) from `join` or
- * `resume` until it closes or leaves. Each message goes limit -> decode ->
+ * socket, its limits, its queue, its heartbeat. It speaks for a member (a
+ * place in a room, kept by the store, which does last) through its
+ * {@link Seat}, from `join` or `resume` until it closes or leaves. Frames
+ * for the member are written strictly by `seq`: the store's deliveries and
+ * the frames an operation returns may arrive in either order, and a gap is
+ * filled from the store. Each message goes limit -> decode ->
  * validate -> authorise -> handle, one at a time in arrival order (the
  * `Rooms` calls are asynchronous, and a relay must not overtake the join
  * before it). Everything that goes wrong inside is answered on this socket
  * and logged; nothing escapes to the process.
  */
-export class Connection implements SessionState, MemberSocket {
+export class Connection implements SessionState, SeatHolder {
   /** Fresh per socket; becomes the member's on `resume`. */
   peerId: string;
   readonly connectionToken: string | undefined;
@@ -63,7 +83,17 @@ export class Connection implements SessionState, MemberSocket {
   /** The `id` of the request being handled, echoed in our replies to it. */
   #replyId: string | number | undefined;
   /** The member this socket speaks for, if any. */
-  #member: Member | null = null;
+  #seat: Seat | null = null;
+  #info: PeerInfo | null = null;
+  /** Frames read from the member so far (see #enqueueFrame). */
+  #received = 0;
+  /** `seq` of the last frame written for the member. */
+  #written = 0;
+  /** Frames that arrived ahead of a gap, by `seq`, with the seat gen they are for. */
+  #held = new Map<number, Held>();
+  /** A join or resume for this peer id is in flight: deliveries are held until it returns. */
+  #expecting: string | null = null;
+  #filling = false;
   /** The socket is gone. */
   #closed = false;
   /** We started closing the socket (join timeout, flood, slow reader, kick). */
@@ -83,7 +113,7 @@ export class Connection implements SessionState, MemberSocket {
     this.#ctx = ctx;
     this.#limiter = new MessageLimiter(ctx.limits.messages, ctx.clock);
     this.#joins = new TokenBucket(ctx.limits.joinsPerMinute / 60, JOIN_BURST, ctx.clock);
-    this.leftRoom();
+    this.unseated();
   }
 
   /** Feeds one received frame in; `isBinary` frames are refused. */
@@ -95,7 +125,7 @@ export class Connection implements SessionState, MemberSocket {
     if (!this.#admit(bytes)) return;
     if (isBinary) {
       // Queued like any frame, so the answer does not overtake earlier ones.
-      this.#enqueueFrame(async () => sendError(this, protocolError("binary-not-supported")));
+      this.#enqueueFrame(() => sendError(this, protocolError("binary-not-supported")));
       return;
     }
     // `ws` hands text frames over as one Buffer (fragments already joined).
@@ -134,10 +164,12 @@ export class Connection implements SessionState, MemberSocket {
     this.#closed = true;
     this.#clearIdleTimer();
     return this.#enqueue(async () => {
-      const member = this.#member;
-      if (member && this.#parks(code) && this.#ctx.members.park(member)) {
-        this.#member = null;
-        this.#ctx.logger.debug({ peerId: member.peerId }, "member parked");
+      const seat = this.#seat;
+      if (seat && this.#parks(code)) {
+        this.unseated();
+        const peerLeft = encode({ type: "peer-left", peerId: seat.peerId, reason: "dropped" });
+        const outcome = await this.#ctx.rooms.drop(seat, this.#received, peerLeft);
+        this.#ctx.logger.debug({ peerId: seat.peerId, outcome }, "socket dropped");
         return;
       }
       // A goodbye from the client is leaving; anything else is losing it.
@@ -158,43 +190,136 @@ export class Connection implements SessionState, MemberSocket {
     return code === 1006;
   }
 
-  get member(): Member | null {
-    return this.#member;
+  get seat(): Seat | null {
+    return this.#seat;
   }
 
-  get roomId(): string | null {
-    return this.#member?.roomId ?? null;
+  get info(): PeerInfo | null {
+    return this.#info;
   }
 
-  /** Speaks for `member` from now on (after `join` or `resume`). */
-  attach(member: Member): void {
-    this.#member = member;
-    this.peerId = member.peerId;
-    member.connection = this;
+  get received(): number {
+    return this.#received;
+  }
+
+  expect(peerId: string): void {
+    this.#expecting = peerId;
+    this.#ctx.seats.expect(peerId, this);
+  }
+
+  seated(seat: Seat, info: PeerInfo, received: number, written: number): void {
+    this.#expecting = null;
+    this.#seat = seat;
+    this.#info = info;
+    this.peerId = seat.peerId;
+    this.#received = received;
+    this.#written = written;
     this.#clearIdleTimer();
+    // What arrived meanwhile for an earlier seat is not for this one.
+    for (const [seq, held] of this.#held) {
+      if (held.gen !== seat.gen || seq <= written) this.#held.delete(seq);
+    }
   }
 
-  /** Lets go of the member (it left or ended); returns it. */
-  detach(): Member | null {
-    const member = this.#member;
-    this.#member = null;
-    if (member?.connection === this) member.connection = null;
-    return member;
+  unseated(): void {
+    const peerId = this.#seat?.peerId ?? this.#expecting;
+    this.#seat = null;
+    this.#info = null;
+    this.#expecting = null;
+    this.#held.clear();
+    if (peerId !== null) this.#ctx.seats.release(peerId, this);
+    if (this.#closed || this.#closing) return;
+    // Out of any room (new, left, refused as full): must join within the timeout.
+    this.#clearIdleTimer();
+    this.#idleTimer = setTimeout(
+      () => this.close(CLOSE_CODES.joinTimeout, "join a room sooner"),
+      this.#ctx.limits.joinTimeoutMs,
+    );
+    this.#idleTimer.unref();
   }
 
-  /** MemberSocket: a host removed our member. */
-  kicked(frame: string): void {
-    this.#member = null;
-    // Written past the slow-reader check: "do not reconnect" must win over
-    // "reconnect" for a client that also reads too slowly.
-    const socket = this.#socket;
-    if (socket.readyState === socket.OPEN && !this.#closing) socket.send(frame);
+  /** SeatHolder: a numbered frame from the store for our member. */
+  offer(gen: number, seq: number, frame: string): void {
+    const seat = this.#seat;
+    if (seat === null) {
+      // The join or resume that makes this seat is still returning.
+      if (this.#expecting !== null) this.#held.set(seq, { gen, frame });
+      return;
+    }
+    if (gen !== seat.gen || seq <= this.#written) return;
+    this.#held.set(seq, { gen, frame });
+    this.#flush();
+  }
+
+  writeOwn(frames: readonly Numbered[]): void {
+    const seat = this.#seat;
+    if (seat === null) return;
+    for (const { seq, frame } of frames) {
+      if (seq > this.#written) this.#held.set(seq, { gen: seat.gen, frame });
+    }
+    this.#flush();
+  }
+
+  /** Writes every frame that is next in line; asks the store for the ones missing. */
+  #flush(): void {
+    this.#flushHeld();
+    if (this.#seat !== null && this.#held.size > 0 && !this.#filling) this.#fill();
+  }
+
+  /**
+   * Frames are missing before some that arrived: the store has them (an
+   * operation's own frames still returning, or pub/sub traffic lost). Asked
+   * once the current turn is over, so a gap that fills itself costs nothing.
+   */
+  #fill(): void {
+    this.#filling = true;
+    setImmediate(async () => {
+      try {
+        while (this.#seat !== null && this.#held.size > 0 && !this.#held.has(this.#written + 1)) {
+          const seat = this.#seat;
+          const frames = await this.#ctx.rooms.framesAfter(seat, this.#written);
+          if (seat !== this.#seat) continue;
+          if (frames === null || frames.length === 0) {
+            // Gone from the store: the client cannot be made whole here; it
+            // reconnects, and its resume tells it to re-join.
+            this.#ctx.logger.warn({ peerId: seat.peerId }, "frames missing for a member");
+            this.close(CLOSE_CODES.slowConsumer, "frames lost; reconnect");
+            return;
+          }
+          for (const { seq, frame } of frames) {
+            if (seq > this.#written) this.#held.set(seq, { gen: seat.gen, frame });
+          }
+          this.#flushHeld();
+        }
+      } catch (error) {
+        this.#ctx.logger.error({ err: error, peerId: this.peerId }, "cannot fill a gap");
+        this.close(CLOSE_CODES.serviceRestart, "store unavailable; reconnect");
+      } finally {
+        this.#filling = false;
+      }
+    });
+  }
+
+  #flushHeld(): void {
+    let next = this.#held.get(this.#written + 1);
+    while (next !== undefined && this.#seat !== null) {
+      this.#held.delete(++this.#written);
+      this.write(withSeq(next.frame, this.#written));
+      if (next.frame.startsWith(KICKED_PREFIX)) return this.kicked();
+      next = this.#held.get(this.#written + 1);
+    }
+  }
+
+  /** A host removed our member: the `kicked` frame is written; close with "do not reconnect". */
+  kicked(): void {
+    this.unseated();
     this.close(CLOSE_CODES.kicked, "removed by a host");
   }
 
-  /** MemberSocket: a resume elsewhere took our member; nothing queued here is handled. */
-  replaced(): void {
-    this.#member = null;
+  /** SeatHolder: a resume elsewhere took our member; nothing queued here is handled. */
+  replaced(gen: number): void {
+    if (this.#seat?.gen !== gen) return;
+    this.unseated();
     this.close(CLOSE_CODES.replaced, "resumed on another connection");
   }
 
@@ -206,42 +331,24 @@ export class Connection implements SessionState, MemberSocket {
     return this.#joins.take();
   }
 
-  /** Out of any room (new, left, refused as full): must join within the timeout. */
-  leftRoom(): void {
-    if (this.#closed || this.#closing) return;
-    this.#clearIdleTimer();
-    this.#idleTimer = setTimeout(
-      () => this.close(CLOSE_CODES.joinTimeout, "join a room sooner"),
-      this.#ctx.limits.joinTimeoutMs,
-    );
-    this.#idleTimer.unref();
-  }
-
   /**
    * Sends a message of ours; a reply to a request carries the request's
-   * `id`. In a room it is numbered and kept for replay like every frame.
+   * `id`. In a room the store numbers it and keeps it for replay like every
+   * frame.
    */
-  send(message: object): void {
-    this.sendFrame(this.#encodeReply(message));
+  async send(message: object): Promise<void> {
+    const frame = this.encodeReply(message);
+    const seat = this.#seat;
+    if (seat === null) return this.write(frame);
+    const numbered = await this.#ctx.rooms.reply(seat, this.#received, frame);
+    if (numbered !== null) this.writeOwn([numbered]);
   }
 
-  /** Sends a frame of ours: numbered through the member in a room, as is outside. */
-  sendFrame(frame: string): void {
-    const member = this.#member;
-    if (member) member.push(frame, Buffer.byteLength(frame));
-    else this.write(frame);
-  }
-
-  /** Sends a reply that is never numbered nor replayed (`resumed`). */
-  sendUnnumbered(message: object): void {
-    this.write(this.#encodeReply(message));
-  }
-
-  #encodeReply(message: object): string {
+  encodeReply(message: object): string {
     return encode(this.#replyId === undefined ? message : { ...message, id: this.#replyId });
   }
 
-  /** MemberSocket: writes a frame to the socket as it is. */
+  /** Writes a frame to the socket as it is. */
   write(frame: string): void {
     const socket = this.#socket;
     if (socket.readyState !== socket.OPEN || this.#closing) return;
@@ -280,7 +387,7 @@ export class Connection implements SessionState, MemberSocket {
       case "accept":
         return true;
       case "refuse":
-        this.#enqueueFrame(async () => sendError(this, protocolError("rate-limited")));
+        this.#enqueueFrame(() => sendError(this, protocolError("rate-limited")));
         return false;
       case "drop":
         this.#dropsUncounted++;
@@ -294,23 +401,40 @@ export class Connection implements SessionState, MemberSocket {
 
   async #handle(text: string): Promise<void> {
     const decoded = decodeFrame(text);
-    if (!decoded.ok) return sendError(this, decoded.error);
+    if (!decoded.ok) return this.#answer(decoded.error);
     this.#replyId = requestId(decoded.message);
     try {
       const handler = HANDLERS.get(decoded.type);
       if (!handler) {
         const shown = decoded.type.slice(0, MAX_ECHOED_TYPE);
-        return sendError(this, protocolError("unknown-type", `unknown message type "${shown}"`));
+        return await sendError(
+          this,
+          protocolError("unknown-type", `unknown message type "${shown}"`),
+        );
       }
       await handler(this.#ctx, this, decoded.message, text);
     } catch (error) {
+      if (error instanceof StoreUnavailableError) {
+        // Not numbered: the store that numbers frames is what is missing.
+        this.write(this.encodeReply(errorMessage(protocolError("unavailable"))));
+        return;
+      }
       this.#ctx.logger.error(
         { err: error, peerId: this.peerId, type: decoded.type },
         "unexpected error while handling a message",
       );
-      sendError(this, protocolError("internal"));
+      await this.#answer(protocolError("internal"));
     } finally {
       this.#replyId = undefined;
+    }
+  }
+
+  /** An error answer that survives the store being unreachable. */
+  async #answer(error: ProtocolError): Promise<void> {
+    try {
+      await sendError(this, error);
+    } catch {
+      this.write(this.encodeReply(errorMessage(protocolError("unavailable"))));
     }
   }
 
@@ -330,7 +454,7 @@ export class Connection implements SessionState, MemberSocket {
     this.#dropsUncounted = 0;
     this.#enqueue(async () => {
       if (this.#closed || this.#closing) return;
-      if (this.#member) this.#member.received += dropsBefore + 1;
+      if (this.#seat !== null) this.#received += dropsBefore + 1;
       await work();
     });
   }
@@ -361,4 +485,8 @@ function requestId(message: Record<string, unknown>): string | number | undefine
   if (typeof id === "string" && id.length <= MAX_REQUEST_ID_LENGTH) return id;
   if (typeof id === "number" && Number.isFinite(id)) return id;
   return undefined;
+}
+
+function errorMessage(error: ProtocolError): object {
+  return { type: "error", code: error.code, message: error.message };
 }

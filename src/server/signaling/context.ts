@@ -4,14 +4,16 @@ import type { TokenVerifier } from "../auth/join-tokens.js";
 import type { FailureLimiter } from "../limits/failure-limiter.js";
 import type { MessageLimits } from "../limits/message-limiter.js";
 import type { Clock } from "../limits/token-bucket.js";
-import type { Members } from "../members/members.js";
 import type { Rooms } from "../rooms/rooms.js";
+import type { LocalSeats } from "./local-seats.js";
 
 /** What every session and handler needs; built once by the app. */
 export interface SignalingContext {
   readonly rooms: Rooms;
-  /** The members of this process's rooms, connected or parked. */
-  readonly members: Members;
+  /** This process's connections by the member they speak for. */
+  readonly seats: LocalSeats;
+  /** How long a dropped member keeps its place (told to clients in `joined`). */
+  readonly graceMs: number;
   /** Refused resumes per client address. */
   readonly resumeFailures: FailureLimiter;
   readonly logger: Logger;

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from "node:crypto";
 import {
   ackSchema,
   encode,
@@ -13,8 +14,7 @@ import {
   resumeSchema,
 } from "../../protocol/index.js";
 import { type Identity, tokenAdmits } from "../auth/join-tokens.js";
-import type { Member } from "../members/member.js";
-import type { PeerInfo } from "../rooms/rooms.js";
+import type { Numbered, PeerInfo, Seat } from "../rooms/rooms.js";
 import type { SignalingContext } from "./context.js";
 import { relayFrame } from "./relay-frame.js";
 import { describeIssues } from "./schema-errors.js";
@@ -23,31 +23,36 @@ import { describeIssues } from "./schema-errors.js";
 export interface SessionState {
   /** This connection's peer id (the member's, once it joined or resumed). */
   readonly peerId: string;
-  /** The member this connection speaks for, if any. */
-  readonly member: Member | null;
-  /** The member's room, if any. */
-  readonly roomId: string | null;
+  /** The member this connection speaks for, if any: what it believes; the store decides. */
+  readonly seat: Seat | null;
+  /** What the room knows of that member (its role, for host actions). */
+  readonly info: PeerInfo | null;
+  /** Frames read from the member so far (kept with the member by the store). */
+  readonly received: number;
   /** A token given on the WebSocket URL (`?token=`), used when `join` carries none. */
   readonly connectionToken: string | undefined;
   /** The client's address, for per-address limits. */
   readonly address: string;
-  /** Speaks for `member` from now on. */
-  attach(member: Member): void;
-  /** Lets go of the member; returns it. */
-  detach(): Member | null;
+  /** A join or resume for `peerId` is about to reach the store: hold what arrives for it. */
+  expect(peerId: string): void;
+  /**
+   * Speaks for `seat` from now on. `written`: the last `seq` the client has
+   * (0 before `joined`, the client's `lastSeq` on resume).
+   */
+  seated(seat: Seat, info: PeerInfo, received: number, written: number): void;
+  /** In no room any more (left, kicked, refused, or the join/resume came to nothing). */
+  unseated(): void;
   /** Spends one join from this connection's allowance; false when exhausted. */
   takeJoin(): boolean;
-  /** Called whenever the connection ends up in no room. */
-  leftRoom(): void;
   /** False once the socket is closing or closed (kicked, flooding, gone). */
   readonly active: boolean;
-  /** Sends a message of ours (numbered in a room). */
-  send(message: object): void;
-  /** Sends an encoded frame of ours (numbered in a room). */
-  sendFrame(frame: string): void;
-  /** Sends a reply that is never numbered (`resumed`). */
-  sendUnnumbered(message: object): void;
-  /** Writes an already numbered frame to the socket. */
+  /** Sends a message of ours (numbered by the store in a room). */
+  send(message: object): Promise<void>;
+  /** Encodes a reply of ours (with the request's `id`), not sent. */
+  encodeReply(message: object): string;
+  /** Writes frames the store numbered for this member, in `seq` order. */
+  writeOwn(frames: readonly Numbered[]): void;
+  /** Writes a frame as it is, never numbered (`resumed`, `joined` with its seq). */
   write(frame: string): void;
 }
 
@@ -92,81 +97,82 @@ const join: Handler = async (ctx, session, message) => {
     }
     identity = verified.identity;
   }
-
-  // A locked room refuses before anything changes, like a refused token (a
-  // lock taken between this check and the join below is still honoured).
-  // A host whose token admits the room always gets in: otherwise a locked
-  // room whose hosts all dropped could never be unlocked again.
-  const isHost = identity?.role === "host";
-  if (!isHost && (await ctx.rooms.isLocked(roomId))) {
-    return sendError(session, protocolError("forbidden", "the room is locked"));
-  }
-
-  // As in the origin design: leave the current room first, even if the new one is full.
-  await leaveRoom(ctx, session, "left");
-
-  // Every await above may have let a kick or a close through: a session
-  // that is going away must not land in a room (nor be announced there).
+  // An await above may have let a kick or a close through: a session that
+  // is going away must not land in a room (nor be announced there).
   if (!session.active) return;
-  const member = memberInfo(session.peerId, identity?.name ?? parsed.data.name, identity);
-  const capacity = Math.min(identity?.maxPeers ?? ctx.maxPeers, ctx.maxRoomCapacity);
-  const result = await ctx.rooms.join(roomId, member, { capacity, ignoreLock: isHost });
-  if (result.ok && !session.active) {
-    await ctx.rooms.leave(roomId, session.peerId);
-    return;
-  }
+
+  const peerId = session.peerId;
+  const peer = memberInfo(peerId, identity?.name ?? parsed.data.name, identity);
+  const resumeToken = newResumeToken();
+  const current = session.seat;
+  session.expect(peerId);
+  // One atomic step of the store: leave the current room (as in the origin
+  // design, even if the new one is full), check the lock and the capacity,
+  // join, and announce; nothing can come in between.
+  const result = await ctx.rooms.join({
+    roomId,
+    peer,
+    capacity: Math.min(identity?.maxPeers ?? ctx.maxPeers, ctx.maxRoomCapacity),
+    // A host whose token admits the room always gets in: otherwise a locked
+    // room whose hosts all dropped could never be unlocked again.
+    ignoreLock: identity?.role === "host",
+    tokenHash: hashToken(resumeToken),
+    current,
+    received: session.received,
+    frames: {
+      peerJoined: encode({ type: "peer-joined", ...publicMember(peer) }),
+      readyOthers: encode({ type: "ready", isInitiator: false }),
+      readySelf: session.encodeReply({ type: "ready", isInitiator: true }),
+      peerLeft: encode({ type: "peer-left", peerId, reason: "left" }),
+    },
+  });
   if (!result.ok) {
+    // Refused for a lock, a connection stays where it was; for a full room it left.
+    if (result.left || current === null) session.unseated();
+    // Kicked or taken over meanwhile: that socket is closing, nothing to answer.
+    if (result.reason === "stale") return session.unseated();
     if (result.reason === "locked") {
       return sendError(session, protocolError("forbidden", "the room is locked"));
     }
     return session.send({ type: "full", roomId });
   }
-
-  const { member: place, resumeToken } = ctx.members.create(session.peerId, roomId, member);
-  session.attach(place);
-  const iceServers: IceServer[] = ctx.iceServers(identity?.sub ?? session.peerId);
-  // The first numbered frame of this membership: seq 1.
-  session.send({
-    type: "joined",
-    roomId,
-    peers: result.others.length,
-    peerId: session.peerId,
-    peerIds: result.others.map((p) => p.peerId),
-    members: result.others.map(publicMember),
-    iceServers,
-    ...(identity ? { role: identity.role, userId: identity.sub } : {}),
-    // Only a host gets into a locked room: it needs to know, to unlock it.
-    ...(result.locked ? { locked: true } : {}),
-    resumeToken,
-    resumeGraceMs: ctx.members.graceMs,
-  });
-  // `joined` is never replayed: whoever resumes has read it (it holds the
-  // token), and the token must not outlive in memory as text what the
-  // member keeps only as a hash.
-  place.ack(place.lastSeq);
-  if (result.others.length === 0) return;
-
-  const from = session.peerId;
-  await ctx.rooms.deliver(roomId, encode({ type: "peer-joined", ...publicMember(member) }), {
-    from,
-  });
-  // The origin design's rule: when the room reaches two, the later joiner initiates.
-  if (result.others.length === 1) {
-    await ctx.rooms.deliver(roomId, encode({ type: "ready", isInitiator: false }), { from });
-    session.send({ type: "ready", isInitiator: true });
-  }
+  session.seated(result.seat, peer, 0, 0);
+  const iceServers: IceServer[] = ctx.iceServers(identity?.sub ?? peerId);
+  // `joined` is never kept for replay: whoever resumes has read it (it holds
+  // the token), and the token must not outlive as text what the store
+  // keeps only as a hash.
+  session.writeOwn([
+    {
+      seq: result.joinedSeq,
+      frame: session.encodeReply({
+        type: "joined",
+        roomId,
+        peers: result.others.length,
+        peerId,
+        peerIds: result.others.map((p) => p.peerId),
+        members: result.others.map(publicMember),
+        iceServers,
+        ...(identity ? { role: identity.role, userId: identity.sub } : {}),
+        // Only a host gets into a locked room: it needs to know, to unlock it.
+        ...(result.locked ? { locked: true } : {}),
+        resumeToken,
+        resumeGraceMs: ctx.graceMs,
+      }),
+    },
+    ...result.own,
+  ]);
 };
 
 const leave: Handler = async (ctx, session) => {
-  const roomId = session.roomId;
-  if (roomId === null) return sendError(session, protocolError("not-in-room"));
+  const seat = session.seat;
+  if (seat === null) return sendError(session, protocolError("not-in-room"));
   await leaveRoom(ctx, session, "left");
-  session.send({ type: "left", roomId });
+  await session.send({ type: "left", roomId: seat.roomId });
 };
 
 const relay: Handler = async (ctx, session, message, text) => {
-  const roomId = session.roomId;
-  if (roomId === null) return sendError(session, protocolError("not-in-room"));
+  const seat = session.seat;
+  if (seat === null) return sendError(session, protocolError("not-in-room"));
   // The hot path: the envelope is `type` (known by now) and an optional `to`.
   const to = Object.hasOwn(message, "to") ? message.to : undefined;
   if (
@@ -181,84 +187,83 @@ const relay: Handler = async (ctx, session, message, text) => {
       ),
     );
   }
-  const frame = relayFrame(text, message, session.peerId);
+  const frame = relayFrame(text, message, seat.peerId);
   if (frame === null) {
     return sendError(
       session,
       protocolError("bad-message", "message is nested too deeply to relay"),
     );
   }
-  const result = await ctx.rooms.deliver(roomId, frame, {
-    from: session.peerId,
-    to,
-    requireMember: true,
-  });
-  if (!result.ok) sendError(session, protocolError(result.reason));
+  const result = await ctx.rooms.relay(seat, session.received, frame, to);
+  if (!result.ok) {
+    if (result.reason === "not-in-room") session.unseated();
+    return sendError(session, protocolError(result.reason));
+  }
 };
 
 const kick: Handler = async (ctx, session, message) => {
-  const roomId = hostRoom(session);
-  if (typeof roomId !== "string") return sendError(session, roomId);
+  const seat = hostSeat(session);
+  if (!("gen" in seat)) return sendError(session, seat);
   const parsed = kickSchema.safeParse(message);
   if (!parsed.success) {
     return sendError(session, protocolError("bad-message", describeIssues(parsed.error)));
   }
   const target = parsed.data.peerId;
-  if (target === session.peerId) {
+  if (target === seat.peerId) {
     return sendError(
       session,
       protocolError("bad-message", "a host cannot kick itself; send leave"),
     );
   }
-  const kicked = encode({ type: "kicked", roomId, by: session.peerId });
-  const delivered = await ctx.rooms.deliver(roomId, kicked, {
-    from: session.peerId,
-    to: target,
-    requireMember: true,
-    effect: "kick",
-  });
-  if (!delivered.ok) return sendError(session, protocolError(delivered.reason));
-  if (!(await ctx.rooms.leave(roomId, target))) {
-    // It went meanwhile (left, or another host was quicker): its peer-left
-    // is on its way; the host still gets an answer to its request.
-    return sendError(session, protocolError("unknown-peer", "that member is already gone"));
-  }
   const left = { type: "peer-left", peerId: target, reason: "kicked" } as const;
-  await ctx.rooms.deliver(roomId, encode(left), { from: session.peerId });
-  // The host's copy is the answer to its request (with its `id`).
-  session.send(left);
+  const result = await ctx.rooms.kick(seat, session.received, target, {
+    kicked: encode({ type: "kicked", roomId: seat.roomId, by: seat.peerId }),
+    peerLeft: encode(left),
+    // The host's copy is the answer to its request (with its `id`).
+    reply: session.encodeReply(left),
+  });
+  if (!result.ok) {
+    if (result.reason === "not-in-room") session.unseated();
+    return sendError(session, protocolError(result.reason));
+  }
+  session.writeOwn(result.own);
 };
 
 const setLock =
   (locked: boolean): Handler =>
   async (ctx, session) => {
-    const roomId = hostRoom(session);
-    if (typeof roomId !== "string") return sendError(session, roomId);
-    await ctx.rooms.setLocked(roomId, locked);
-    const message = { type: locked ? "locked" : "unlocked", roomId, by: session.peerId };
-    await ctx.rooms.deliver(roomId, encode(message), { from: session.peerId });
-    // The host's copy is the answer to its request (with its `id`).
-    session.send(message);
+    const seat = hostSeat(session);
+    if (!("gen" in seat)) return sendError(session, seat);
+    const message = { type: locked ? "locked" : "unlocked", roomId: seat.roomId, by: seat.peerId };
+    const result = await ctx.rooms.setLocked(seat, session.received, locked, {
+      announce: encode(message),
+      // The host's copy is the answer to its request (with its `id`).
+      reply: session.encodeReply(message),
+    });
+    if (!result.ok) {
+      session.unseated();
+      return sendError(session, protocolError(result.reason));
+    }
+    session.writeOwn(result.own);
   };
 
 const ping: Handler = async (_ctx, session) => {
-  session.send({ type: "pong" });
+  await session.send({ type: "pong" });
 };
 
 /**
  * Takes a parked (or still connected) member back on this socket. Every
  * refusal is the same frame, whatever the cause, so a guesser learns
  * nothing; refusals are limited per address. On success, `resumed` is
- * written first, then the frames after `lastSeq`, then live traffic: the
- * attach and the replay happen in one synchronous step, so nothing can be
- * delivered in between.
+ * written first, then the frames after `lastSeq`, then live traffic (the
+ * connection writes by `seq`, so nothing overtakes the replay).
  */
 const resume: Handler = async (ctx, session, message) => {
   const parsed = resumeSchema.safeParse(message);
   if (!parsed.success) {
     return sendError(session, protocolError("bad-message", describeIssues(parsed.error)));
   }
-  if (session.member !== null) {
+  if (session.seat !== null) {
     return sendError(
       session,
       protocolError("bad-message", "resume only on a connection that is in no room"),
@@ -271,56 +276,50 @@ const resume: Handler = async (ctx, session, message) => {
     return sendError(session, protocolError("rate-limited", "too many joins; slow down"));
   }
   const { peerId, resumeToken, lastSeq } = parsed.data;
-  // The room's members now, read before the synchronous take-over below.
-  const candidate = ctx.members.get(peerId);
-  const others = candidate
-    ? (await ctx.rooms.members(candidate.roomId)).filter((p) => p.peerId !== peerId)
-    : [];
-  if (!session.active) return;
-  const claim = ctx.members.claim(peerId, resumeToken, lastSeq);
-  if (!claim.ok) {
+  session.expect(peerId);
+  const result = await ctx.rooms.resume({
+    peerId,
+    tokenHash: hashToken(resumeToken),
+    lastSeq,
+    peerLeft: encode({ type: "peer-left", peerId, reason: "dropped" }),
+  });
+  if (!result.ok) {
+    session.unseated();
     ctx.resumeFailures.record(session.address);
-    ctx.logger.debug({ reason: claim.reason }, "refused a resume");
-    // The owner asked (right token) but what it missed is gone: its place
-    // is useless now, and holding it would keep it out of its own room. A
-    // socket it may still have (blackholed, unnoticed) goes with it.
-    if (claim.member) {
-      claim.member.connection?.replaced();
-      await endMember(ctx, claim.member, "dropped");
-    }
+    ctx.logger.debug({ reason: result.reason }, "refused a resume");
     return sendError(session, protocolError("resume-failed"));
   }
-  const member = claim.member;
-  member.connection?.replaced();
-  session.attach(member);
-  const { info } = member;
-  session.sendUnnumbered({
-    type: "resumed",
-    roomId: member.roomId,
-    peerId,
-    peerIds: others.map((p) => p.peerId),
-    members: others.map(publicMember),
-    iceServers: ctx.iceServers(info.userId ?? peerId),
-    ...(info.role !== undefined ? { role: info.role } : {}),
-    ...(info.userId !== undefined ? { userId: info.userId } : {}),
-    resumeToken,
-    received: member.received,
-    seq: member.lastSeq,
-  });
-  for (const frame of claim.frames) session.write(frame);
-  ctx.logger.debug({ peerId, replayed: claim.frames.length }, "member resumed");
+  const { info, others, seat } = result;
+  session.write(
+    session.encodeReply({
+      type: "resumed",
+      roomId: seat.roomId,
+      peerId,
+      peerIds: others.map((p) => p.peerId),
+      members: others.map(publicMember),
+      iceServers: ctx.iceServers(info.userId ?? peerId),
+      ...(info.role !== undefined ? { role: info.role } : {}),
+      ...(info.userId !== undefined ? { userId: info.userId } : {}),
+      resumeToken,
+      received: result.received,
+      seq: result.lastSeq,
+    }),
+  );
+  session.seated(seat, info, result.received, lastSeq);
+  session.writeOwn(result.frames);
+  ctx.logger.debug({ peerId, replayed: result.frames.length }, "member resumed");
 };
 
 /** The client processed everything up to `seq`: the replay window lets go of it. */
-const ack: Handler = async (_ctx, session, message) => {
+const ack: Handler = async (ctx, session, message) => {
   const parsed = ackSchema.safeParse(message);
   if (!parsed.success) {
     return sendError(session, protocolError("bad-message", describeIssues(parsed.error)));
   }
   // An ack racing a leave is stale, not wrong: nothing to do outside a room.
-  const member = session.member;
-  if (member && !member.ack(parsed.data.seq)) {
-    sendError(session, protocolError("bad-message", "ack of a seq that was never sent"));
+  const seat = session.seat;
+  if (seat && !(await ctx.rooms.ack(seat, session.received, parsed.data.seq))) {
+    return sendError(session, protocolError("bad-message", "ack of a seq that was never sent"));
   }
 };
 
@@ -346,45 +345,28 @@ export async function leaveRoom(
   session: SessionState,
   reason: PeerLeftReason,
 ): Promise<void> {
-  const member = session.detach();
-  if (member === null) return;
-  session.leftRoom();
-  await endMember(ctx, member, reason);
+  const seat = session.seat;
+  if (seat === null) return;
+  session.unseated();
+  const { peerId } = seat;
+  await ctx.rooms.leave(seat, session.received, encode({ type: "peer-left", peerId, reason }));
 }
 
-/** Ends a member: out of its room, and the others get `peer-left`. */
-export async function endMember(
-  ctx: SignalingContext,
-  member: Member,
-  reason: PeerLeftReason,
-): Promise<void> {
-  ctx.members.end(member);
-  await announceGone(ctx, member, reason);
+/** The seat of a host, or why the session may not act as one. */
+function hostSeat(session: SessionState): Seat | ProtocolError {
+  if (session.seat === null) return protocolError("not-in-room");
+  if (session.info?.role !== "host") return protocolError("forbidden", "only a host can do that");
+  return session.seat;
 }
 
-/**
- * Removes an ended member from its room and tells the others (also when
- * its grace period ran out).
- */
-export async function announceGone(
-  ctx: SignalingContext,
-  member: Member,
-  reason: PeerLeftReason,
-): Promise<void> {
-  const { roomId, peerId } = member;
-  if (!(await ctx.rooms.leave(roomId, peerId))) return;
-  await ctx.rooms.deliver(roomId, encode({ type: "peer-left", peerId, reason }), {
-    from: peerId,
-  });
+/** A resume token: 128 random bits, base64url. */
+function newResumeToken(): string {
+  return randomBytes(16).toString("base64url");
 }
 
-/** The room of a host, or why the session may not act as one. */
-function hostRoom(session: SessionState): string | ProtocolError {
-  if (session.roomId === null) return protocolError("not-in-room");
-  if (session.member?.info.role !== "host") {
-    return protocolError("forbidden", "only a host can do that");
-  }
-  return session.roomId;
+/** What the store keeps of a resume token: so a heap dump or a store dump resumes nobody. */
+function hashToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
 }
 
 function memberInfo(
@@ -411,6 +393,9 @@ function publicMember(member: PeerInfo): PeerInfo {
 }
 
 /** Answers the session with an `error`. */
-export function sendError(session: Pick<SessionState, "send">, error: ProtocolError): void {
-  session.send({ type: "error", code: error.code, message: error.message });
+export function sendError(
+  session: Pick<SessionState, "send">,
+  error: ProtocolError,
+): Promise<void> {
+  return session.send({ type: "error", code: error.code, message: error.message });
 }
