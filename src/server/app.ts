@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import { encode } from "../protocol/index.js";
 import { createTokenVerifier } from "./auth/join-tokens.js";
 import { iceServersFor } from "./auth/turn-credentials.js";
+import { joinCluster } from "./cluster/index.js";
 import {
   authEnabled,
   type Config,
@@ -85,9 +86,19 @@ export async function startSignalroom(
     bufferBytes: config.resumeBufferBytes,
     expiredFrame: (peerId) => encode({ type: "peer-left", peerId, reason: "dropped" }),
   };
-  const rooms: Rooms = options.createRooms
-    ? await options.createRooms(roomsOptions)
-    : new MemoryRooms(roomsOptions);
+  const cluster =
+    config.redisUrl !== undefined && !options.createRooms
+      ? await joinCluster({
+          ...roomsOptions,
+          url: config.redisUrl,
+          nodeId: config.nodeId,
+          livenessMs: config.nodeLivenessMs,
+          logger,
+        })
+      : null;
+  const rooms: Rooms =
+    cluster?.rooms ??
+    (options.createRooms ? await options.createRooms(roomsOptions) : new MemoryRooms(roomsOptions));
   const ctx: SignalingContext = {
     rooms,
     seats,
@@ -120,6 +131,7 @@ export async function startSignalroom(
     clientAddress: clientAddressResolver(config.trustProxy),
     createPeerId: options.createPeerId,
   });
+  seats.onFenced((reason) => gateway.fence(reason));
   const webRoot = resolveWebRoot(config.webRoot);
   if (webRoot === null && config.webRoot !== "") {
     logger.warn({ webRoot: config.webRoot }, "web app not found; run `npm run build`");
@@ -133,8 +145,11 @@ export async function startSignalroom(
     iceServers: (token) => iceServersReply(config, verifier, token, logger),
     health: async () => ({
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      ...(cluster ? { node: cluster.node.name, redis: cluster.node.state() } : {}),
       connections: gateway.connections,
-      ...(await rooms.stats()),
+      // Cluster-wide counts come from Redis: without it, the node still
+      // says who it is and that Redis is down.
+      ...(await (cluster ? rooms.stats().catch(() => ({})) : rooms.stats())),
     }),
     ready: () => !draining && rooms.ready(),
   });

@@ -146,6 +146,35 @@ export const OPTIONS = {
     default: "10000",
     help: "on SIGTERM, how long sockets may take to close (1012) before the process exits",
   },
+  redisUrl: {
+    env: "REDIS_URL",
+    flag: "redis-url",
+    schema: optionalString.pipe(
+      z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).optional(),
+    ),
+    default: "none",
+    secret: true,
+    help: "share rooms with other nodes through this Redis (redis:// or rediss://); unset: one process, rooms in memory",
+  },
+  nodeId: {
+    env: "NODE_ID",
+    flag: "node-id",
+    schema: optionalString.pipe(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 letters, digits, '.', '_' or '-'")
+        .optional(),
+    ),
+    default: "random",
+    help: "this node's name in the cluster (logs, /healthz); unset: unique per process",
+  },
+  nodeLivenessMs: {
+    env: "NODE_LIVENESS_MS",
+    flag: "node-liveness-ms",
+    schema: int(3000, 600_000).default(7000),
+    default: "7000",
+    help: "with REDIS_URL: a node silent this long is dead; its members are parked, then leave",
+  },
   stunUrls: {
     env: "STUN_URLS",
     flag: "stun",

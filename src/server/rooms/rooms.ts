@@ -69,6 +69,12 @@ export interface LocalDelivery {
    * reconnect code; their members resume elsewhere or re-join.
    */
   fenced(reason: string): void;
+  /**
+   * Frames may have been published here and lost (the subscription broke,
+   * or the node held back while its lease was in doubt): every socket
+   * fills what it is missing from the store.
+   */
+  resync(): void;
 }
 
 /**

@@ -266,19 +266,30 @@ export class Connection implements SessionState, SeatHolder {
     if (this.#seat !== null && this.#held.size > 0 && !this.#filling) this.#fill();
   }
 
+  /** SeatHolder: frames for the member may have been lost on the way; ask the store. */
+  resync(): void {
+    if (this.#seat !== null && !this.#filling) this.#fill(true);
+  }
+
   /**
    * Frames are missing before some that arrived: the store has them (an
    * operation's own frames still returning, or pub/sub traffic lost). Asked
    * once the current turn is over, so a gap that fills itself costs nothing.
+   * `always`: ask even without a known gap (a resync).
    */
-  #fill(): void {
+  #fill(always = false): void {
     this.#filling = true;
     setImmediate(async () => {
       try {
-        while (this.#seat !== null && this.#held.size > 0 && !this.#held.has(this.#written + 1)) {
+        while (
+          this.#seat !== null &&
+          (always || (this.#held.size > 0 && !this.#held.has(this.#written + 1)))
+        ) {
+          always = false;
           const seat = this.#seat;
           const frames = await this.#ctx.rooms.framesAfter(seat, this.#written);
           if (seat !== this.#seat) continue;
+          if (frames !== null && frames.length === 0 && this.#held.size === 0) break;
           if (frames === null || frames.length === 0) {
             // Gone from the store: the client cannot be made whole here; it
             // reconnects, and its resume tells it to re-join.

@@ -37,6 +37,8 @@ export class SignalingGateway {
   readonly #opts: GatewayOptions;
   readonly #connections = new Map<WebSocket, Connection>();
   readonly #heartbeat: NodeJS.Timeout;
+  /** Closed sockets whose member is still being parked or taken out of its room. */
+  readonly #settling = new Set<Promise<void>>();
   #closing = false;
 
   constructor(ctx: SignalingContext, opts: GatewayOptions) {
@@ -62,7 +64,11 @@ export class SignalingGateway {
   /** The HTTP server's `upgrade` listener. */
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on("error", () => socket.destroy());
-    if (this.#closing) return refuse(socket, 503, "Service Unavailable");
+    // Draining, or the room store is out of reach (clustered): another node
+    // behind the load balancer can take this client.
+    if (this.#closing || !this.#ctx.rooms.ready()) {
+      return refuse(socket, 503, "Service Unavailable");
+    }
     const url = requestUrl(req.url);
     if (url === null) return refuse(socket, 400, "Bad Request");
     if (!WS_PATHS.has(url.pathname)) return refuse(socket, 404, "Not Found");
@@ -124,7 +130,8 @@ export class SignalingGateway {
       this.#connections.delete(ws);
       this.#opts.connectionsPerIp.release(address);
       this.#ctx.logger.debug({ peerId: connection.peerId, code }, "socket closed");
-      void connection.closed(code);
+      const settled = connection.closed(code).finally(() => this.#settling.delete(settled));
+      this.#settling.add(settled);
     });
   }
 
@@ -159,7 +166,20 @@ export class SignalingGateway {
       connection.close(CLOSE_CODES.serviceRestart, "server shutting down", drainMs);
     }
     await Promise.all(gone);
+    await Promise.all([...this.#settling]);
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+  }
+
+  /**
+   * This node can no longer vouch for its sockets (fenced, or its room
+   * store is gone): every one closes with 1012, so clients reconnect,
+   * through the load balancer, to a node that can serve them.
+   */
+  fence(reason: string): void {
+    this.#ctx.logger.warn({ reason, sockets: this.#connections.size }, "closing every socket");
+    for (const connection of this.#connections.values()) {
+      connection.close(CLOSE_CODES.serviceRestart, "reconnect");
+    }
   }
 }
 

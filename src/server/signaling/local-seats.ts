@@ -6,6 +6,8 @@ export interface SeatHolder {
   offer(gen: number, seq: number, frame: string): void;
   /** A resume elsewhere took the member of seat `gen` over. */
   replaced(gen: number): void;
+  /** Fetches from the store whatever was numbered for the member after what was written. */
+  resync(): void;
 }
 
 /**
@@ -54,6 +56,10 @@ export class LocalSeats implements LocalDelivery {
 
   replaced(peerId: string, gen: number): void {
     for (const holder of this.#byPeer.get(peerId) ?? []) holder.replaced(gen);
+  }
+
+  resync(): void {
+    for (const holders of this.#byPeer.values()) for (const holder of holders) holder.resync();
   }
 
   fenced(reason: string): void {
