@@ -30,6 +30,8 @@ describe("loadConfig", () => {
       "authJwksUrl",
       "tlsCert",
       "trustProxy",
+      "redisUrl",
+      "nodeId",
     ] as const) {
       assert.equal(config[key], undefined, key);
     }
@@ -45,6 +47,7 @@ describe("loadConfig", () => {
       resumeBufferBytes: 1048576,
       resumeFailuresPerMinute: 30,
       shutdownDrainMs: 10000,
+      nodeLivenessMs: 7000,
       stunUrls: [],
       turnUrls: [],
       turnSecrets: [],
@@ -78,6 +81,9 @@ describe("loadConfig", () => {
     ["resumeBufferBytes", "65536", 65536],
     ["resumeFailuresPerMinute", "5", 5],
     ["shutdownDrainMs", "2500", 2500],
+    ["redisUrl", "redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"],
+    ["nodeId", "eu-1.a", "eu-1.a"],
+    ["nodeLivenessMs", "5000", 5000],
     [
       "stunUrls",
       "stun:a.example:3478, ,stuns:b.example",
