@@ -185,6 +185,7 @@ export class ClusterNode {
       // Frames that came while the lease was in doubt were not written.
       if (lapsed) this.#opts.delivery.resync();
       await this.#checkChannel();
+      await this.#rooms?.retryPending();
       await this.#reap(Number(r[1]));
     } catch (error) {
       this.#steady = 0;

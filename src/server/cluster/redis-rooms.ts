@@ -41,6 +41,8 @@ const SCRIPTS = {
 /** How long a peer id -> room index entry outlives a crash that kept it from being deleted. */
 const PEER_INDEX_TTL_MS = 7 * 24 * 3600 * 1000;
 const OK: DeliverResult = { ok: true };
+/** Leaves and parks waiting for Redis to come back, at most (then the reaper's liveness rule applies). */
+const MAX_PENDING = 100_000;
 
 /**
  * `Rooms` in Redis, for several nodes behind a plain load balancer. Every
@@ -56,6 +58,7 @@ export class RedisRooms implements Rooms {
   readonly #node: ClusterNode;
   readonly #opts: RoomsOptions;
   readonly #window: [string, string, string];
+  readonly #pending = new Map<string, () => Promise<unknown>>();
 
   constructor(redis: Redis, node: ClusterNode, opts: RoomsOptions) {
     this.#redis = redis;
@@ -74,7 +77,7 @@ export class RedisRooms implements Rooms {
       // honoured by the join itself.
       const locked = await this.#call(() => this.#redis.hGet(roomKey(tag), "locked"));
       if (locked === "1" && !req.ignoreLock) return { ok: false, reason: "locked", left: false };
-      if (!(await this.leave(req.current, req.received, req.frames.peerLeft))) {
+      if (!(await this.#leave(req.current, req.received, req.frames.peerLeft))) {
         return { ok: false, reason: "stale", left: false };
       }
     }
@@ -119,6 +122,10 @@ export class RedisRooms implements Rooms {
   }
 
   async leave(seat: Seat, received: number, peerLeft: string): Promise<boolean> {
+    return this.#retried(() => this.#leave(seat, received, peerLeft), seat);
+  }
+
+  async #leave(seat: Seat, received: number, peerLeft: string): Promise<boolean> {
     const r = (await this.#room(SCRIPTS.leave, roomTag(seat.roomId), [
       seat.peerId,
       seat.gen,
@@ -131,6 +138,43 @@ export class RedisRooms implements Rooms {
   }
 
   async drop(seat: Seat, received: number, peerLeft: string): Promise<DropOutcome> {
+    return this.#retried(() => this.#drop(seat, received, peerLeft), seat);
+  }
+
+  /** Members whose socket is gone but whose leave or park could not reach Redis yet. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Tries again what closing sockets could not tell Redis (called after
+   * every acknowledged heartbeat). Without this, a member whose socket
+   * closed during an outage would stay in its room as a ghost.
+   */
+  async retryPending(): Promise<void> {
+    for (const [peerId, work] of [...this.#pending]) {
+      try {
+        await work();
+        this.#pending.delete(peerId);
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError)) this.#pending.delete(peerId);
+        return;
+      }
+    }
+  }
+
+  async #retried<T>(work: () => Promise<T>, seat: Seat): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof StoreUnavailableError && this.#pending.size < MAX_PENDING) {
+        this.#pending.set(seat.peerId, work);
+      }
+      throw error;
+    }
+  }
+
+  async #drop(seat: Seat, received: number, peerLeft: string): Promise<DropOutcome> {
     const tag = roomTag(seat.roomId);
     const entry = `${tag}|${seat.peerId}`;
     if (this.#opts.graceMs > 0) {
