@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer, type Server } from "node:http";
+import { connect } from "node:net";
+import { after, before, describe, it } from "node:test";
+import WebSocket, { WebSocketServer } from "ws";
+import { freePort } from "../helpers/free-port.js";
+import { type Nginx, startNginx } from "../helpers/nginx.js";
+import { type NodeProcess, startNode } from "../helpers/node-process.js";
+import { killPubsubClients, killRedis, pauseRedis } from "../helpers/redis-faults.js";
+import { type RedisServer, startRedis } from "../helpers/redis-server.js";
+import { TestClient } from "../helpers/test-client.js";
+
+/**
+ * The cluster harness checks itself: a real redis-server, real nginx in
+ * front of plain servers, and server processes from source. When a
+ * cluster test fails, this says whether the harness or the server is at
+ * fault.
+ */
+
+/** A plain HTTP + WebSocket server that answers with its own name (and the X-Forwarded-For it saw). */
+async function namedServer(name: string): Promise<{ port: number; server: Server }> {
+  const server = createServer((_req, res) => res.end(name));
+  const wss = new WebSocketServer({ server, path: "/ws" });
+  wss.on("connection", (socket, req) => {
+    socket.send(`${name} ${req.headers["x-forwarded-for"] ?? "-"}`);
+    socket.on("message", (data) => socket.send(`echo ${String(data)}`));
+  });
+  const port = await freePort();
+  server.listen(port, "127.0.0.1");
+  await once(server, "listening");
+  return { port, server };
+}
+
+function nextText(socket: WebSocket): Promise<string> {
+  return once(socket, "message").then(([data]) => String(data));
+}
+
+describe("cluster harness", { timeout: 60_000 }, () => {
+  let redis: RedisServer;
+  const cleanups: (() => Promise<unknown>)[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+    cleanups.push(() => redis.stop());
+  });
+
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it("runs a real redis-server that forgets everything on restart", async () => {
+    assert.equal(await redis.command("PING"), "PONG");
+    assert.equal(await redis.command("SET", "k", "v"), "OK");
+    assert.equal(await redis.command("GET", "k"), "v");
+    const { port, pid } = redis;
+    await redis.restart();
+    assert.equal(redis.port, port);
+    assert.notEqual(redis.pid, pid);
+    assert.equal(await redis.command("GET", "k"), "", "persistence is off");
+  });
+
+  it("pauses redis, closes its subscribers, and survives a SIGKILL + restart", async () => {
+    const started = Date.now();
+    await pauseRedis(redis, 300);
+    assert.equal(await redis.command("PING"), "PONG");
+    assert.ok(Date.now() - started >= 250, "PING waited out the pause");
+
+    const subscriber = connect(redis.port, "127.0.0.1");
+    subscriber.write("*2\r\n$9\r\nSUBSCRIBE\r\n$2\r\nch\r\n");
+    await once(subscriber, "data"); // The subscribe confirmation.
+    const closed = once(subscriber, "close");
+    assert.equal(await killPubsubClients(redis), 1);
+    await closed;
+
+    await killRedis(redis);
+    await assert.rejects(redis.command("PING"));
+    await redis.restart();
+    assert.equal(await redis.command("PING"), "PONG");
+  });
+
+  it("runs nginx round robin over two upstreams, HTTP and WebSocket", async () => {
+    const a = await namedServer("a");
+    const b = await namedServer("b");
+    cleanups.push(async () => {
+      for (const { server } of [a, b]) {
+        server.closeAllConnections();
+        server.close();
+      }
+    });
+    const nginx: Nginx = await startNginx([a.port, b.port]);
+    cleanups.push(() => nginx.stop());
+
+    const names = [];
+    for (let i = 0; i < 2; i++) names.push(await (await fetch(nginx.httpUrl)).text());
+    assert.deepEqual(names.sort(), ["a", "b"], "two requests in a row reach both upstreams");
+
+    const socket = new WebSocket(nginx.wsUrl);
+    const hello = nextText(socket);
+    await once(socket, "open");
+    assert.match(await hello, /^[ab] 127\.0\.0\.1$/, "upgraded, with X-Forwarded-For");
+    socket.send("hi");
+    assert.equal(await nextText(socket), "echo hi");
+    socket.close();
+    await once(socket, "close");
+  });
+
+  it("runs server nodes from source on redis, behind nginx", async () => {
+    const nodes: NodeProcess[] = [];
+    cleanups.push(() => Promise.all(nodes.map((node) => node.kill())));
+    for (const id of ["h0", "h1"]) {
+      nodes.push(await startNode({ REDIS_URL: redis.url, NODE_ID: id }, { name: id }));
+    }
+    const [n0, n1] = nodes as [NodeProcess, NodeProcess];
+    const nginx = await startNginx([n0.port, n1.port]);
+    cleanups.push(() => nginx.stop());
+
+    // Two clients through nginx land on different nodes and still share the room.
+    const first = await TestClient.connect(nginx.wsUrl);
+    const second = await TestClient.connect(nginx.wsUrl);
+    await first.join("harness-room");
+    await second.join("harness-room");
+    await first.next("peer-joined");
+    await Promise.all([first.next("ready"), second.next("ready")]);
+    await Promise.all([first.close(), second.close()]);
+
+    // A paused node keeps its socket but answers nothing; resumed, it does again.
+    n1.pause();
+    await assert.rejects(fetch(`${n1.httpUrl}/readyz`, { signal: AbortSignal.timeout(300) }));
+    n1.resume();
+    assert.equal((await fetch(`${n1.httpUrl}/readyz`)).status, 200);
+
+    assert.equal(await n0.stop(), 0, `a drained node exits 0:\n${n0.output()}`);
+    assert.deepEqual(await n0.exited, { code: 0, signal: null });
+    await n1.kill();
+    assert.equal((await n1.exited).signal, "SIGKILL");
+  });
+});
