@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import type { Signalroom } from "../../src/server/index.js";
+import { ServerProcess } from "../helpers/server-process.js";
 import { TcpProxy } from "../helpers/tcp-proxy.js";
 import {
   callErrors,
@@ -26,7 +27,6 @@ import {
   waitForFramesBeyond,
   waitForStatus,
 } from "./harness.js";
-import { ServerProcess } from "./server-process.js";
 
 describe("calls survive signaling outages in real Chromium", () => {
   let server: Signalroom;

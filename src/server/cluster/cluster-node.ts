@@ -17,13 +17,15 @@ end
 return 0
 `);
 
+/** Longest the jobs after a heartbeat (retries, reaping) may take before the next round. */
+const JOBS_TIMEOUT_MS = 30_000;
 /** Members parked or expired per reaper round, at most (the rest wait for the next). */
 const REAP_BATCH = 200;
 
 export interface ClusterNodeOptions {
   /** Commands. */
   readonly redis: Redis;
-  /** Pub/sub (a connection in subscriber mode can do nothing else). */
+  /** Pub/sub (a connection in subscriber mode can do nothing else); replaced when it goes deaf. */
   readonly subscriber: Redis;
   /** `NODE_ID`: this node's name; each incarnation adds a suffix. */
   readonly name: string;
@@ -61,6 +63,7 @@ type Counts = { readonly rooms?: number; readonly members?: number; readonly par
  */
 export class ClusterNode {
   readonly #opts: Required<ClusterNodeOptions>;
+  #sub: Redis;
   #key: string;
   #rooms: RedisRooms | null = null;
   #epoch: string | null = null;
@@ -78,11 +81,18 @@ export class ClusterNode {
   #pingSentAt = 0;
   #pingSeen = 0;
   #resyncOnPing = false;
+  /** The heartbeat under way, if any (a lapsed lease waits for it). */
+  #beating: Promise<void> | null = null;
 
   constructor(opts: ClusterNodeOptions) {
     this.#opts = { beatMs: 2000, outageMs: 5000, ...opts };
     this.#key = incarnation(opts.name);
-    opts.subscriber.on("ready", () => {
+    this.#sub = opts.subscriber;
+    this.#watch(this.#sub);
+  }
+
+  #watch(subscriber: Redis): void {
+    subscriber.on("ready", () => {
       // node-redis subscribes again by itself; what was published while
       // the connection was down is in the streams: fill once the channel
       // is proven to work again.
@@ -115,10 +125,24 @@ export class ClusterNode {
       this.#registered &&
       this.#subscribed &&
       this.#opts.redis.isReady &&
-      this.#opts.subscriber.isReady &&
+      this.#sub.isReady &&
       this.#outageSince === null &&
       !this.#leaseLapsed()
     );
+  }
+
+  /**
+   * Null while the lease holds (or Redis is simply down: requests then get
+   * `unavailable`). Lapsed, as after a pause: settles after a heartbeat,
+   * which either renews the lease or finds the node fenced.
+   */
+  gate(): Promise<void> | null {
+    if (this.#closed || this.#outageSince !== null || !this.#leaseLapsed()) return null;
+    if (this.#beating === null) {
+      if (this.#timer) clearTimeout(this.#timer);
+      void this.#tick();
+    }
+    return this.#beating;
   }
 
   /** Redis state for /healthz. */
@@ -142,7 +166,8 @@ export class ClusterNode {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
-    const { redis, subscriber } = this.#opts;
+    const { redis } = this.#opts;
+    const subscriber = this.#sub;
     try {
       // Our members were parked as their sockets closed: leave the live set
       // so nobody waits for our death to be noticed.
@@ -159,40 +184,73 @@ export class ClusterNode {
     this.#timer.unref();
   }
 
-  async #tick(): Promise<void> {
-    const { redis, logger } = this.#opts;
+  #tick(): Promise<void> {
+    this.#beating ??= this.#beat().finally(() => {
+      this.#beating = null;
+    });
+    return this.#beating;
+  }
+
+  /**
+   * One heartbeat, then the jobs that ride on it. The heartbeat is bounded
+   * in time: a command that hangs (a half-open connection, a paused Redis)
+   * must not stop the heartbeats, or the node would wedge with its lease
+   * lapsed. The jobs after it are bounded too, but their failure is only
+   * logged: the next beat tries again.
+   */
+  async #beat(): Promise<void> {
     const sentAt = performance.now();
     try {
-      if (!redis.isReady) throw new Error("redis is not connected");
-      if (this.#epoch === null || !this.#subscribed) await this.#register();
-      const r = (await BEAT.run(
-        redis,
-        [CLUSTER.epoch, CLUSTER.nodes, CLUSTER.fenced],
-        [this.#key, this.#epoch as string],
-      )) as string[];
-      if (r[0] !== "ok") {
-        await this.#startOver(r[0] as string);
+      let redisNow: number | null;
+      try {
+        redisNow = await withTimeout(this.#heartbeat(sentAt), 2 * this.#opts.beatMs, "heartbeat");
+      } catch (error) {
+        this.#steady = 0;
+        this.#noteOutage(error);
         return;
       }
-      const lapsed = this.#leaseLapsed() || this.#fencedForOutage;
-      this.#steady =
-        sentAt - this.#lastBeatSent < 2 * this.#opts.beatMs + 1000 ? this.#steady + 1 : 0;
-      this.#lastBeatSent = sentAt;
-      this.#registered = true;
-      if (this.#outageSince !== null) logger.info("redis reachable again");
-      this.#outageSince = null;
-      this.#fencedForOutage = false;
-      // Frames that came while the lease was in doubt were not written.
-      if (lapsed) this.#opts.delivery.resync();
-      await this.#checkChannel();
-      await this.#rooms?.retryPending();
-      await this.#reap(Number(r[1]));
-    } catch (error) {
-      this.#steady = 0;
-      this.#noteOutage(error);
+      if (redisNow === null) return;
+      try {
+        await withTimeout(this.#jobs(redisNow), JOBS_TIMEOUT_MS, "reaping");
+      } catch (error) {
+        this.#opts.logger.warn({ err: error }, "cluster housekeeping failed; retrying");
+      }
     } finally {
       this.#schedule();
     }
+  }
+
+  /** Beats; returns Redis's clock (ms), or null when the node had to start over. */
+  async #heartbeat(sentAt: number): Promise<number | null> {
+    const { redis, logger } = this.#opts;
+    if (!redis.isReady) throw new Error("redis is not connected");
+    if (this.#epoch === null || !this.#subscribed) await this.#register();
+    const r = (await BEAT.run(
+      redis,
+      [CLUSTER.epoch, CLUSTER.nodes, CLUSTER.fenced],
+      [this.#key, this.#epoch as string],
+    )) as string[];
+    if (r[0] !== "ok") {
+      await this.#startOver(r[0] as string);
+      return null;
+    }
+    const lapsed = this.#leaseLapsed() || this.#fencedForOutage;
+    this.#steady =
+      sentAt - this.#lastBeatSent < 2 * this.#opts.beatMs + 1000 ? this.#steady + 1 : 0;
+    this.#lastBeatSent = sentAt;
+    this.#registered = true;
+    if (this.#outageSince !== null) logger.info("redis reachable again");
+    this.#outageSince = null;
+    this.#fencedForOutage = false;
+    // Frames that came while the lease was in doubt were not written.
+    if (lapsed) this.#opts.delivery.resync();
+    await this.#checkChannel();
+    return Number(r[1]);
+  }
+
+  async #jobs(redisNow: number): Promise<void> {
+    await this.#rooms?.retryPending();
+    await this.#reap(redisNow);
   }
 
   #noteOutage(error: unknown): void {
@@ -209,18 +267,30 @@ export class ClusterNode {
 
   /** Adopts the cluster's epoch (creating it on an empty Redis) and subscribes. */
   async #register(): Promise<void> {
-    const { redis, subscriber } = this.#opts;
+    const { redis } = this.#opts;
+    const subscriber = this.#sub;
     await redis.set(CLUSTER.epoch, randomBytes(12).toString("base64url"), { condition: "NX" });
     this.#epoch = await redis.get(CLUSTER.epoch);
     if (!this.#subscribed) {
-      await subscriber.subscribe(CHANNEL_PREFIX + this.#key, this.#onMessage);
+      try {
+        await withTimeout(
+          subscriber.subscribe(CHANNEL_PREFIX + this.#key, this.#onMessage),
+          this.#opts.beatMs,
+          "subscribe",
+        );
+      } catch (error) {
+        // Its state is unknown now: the next attempt uses a new connection.
+        await this.#replaceSubscriber();
+        throw error;
+      }
       this.#subscribed = true;
     }
   }
 
   /** Fenced, or Redis lost its data: close every socket, then live on under a new key. */
   async #startOver(reason: string): Promise<void> {
-    const { logger, subscriber, delivery } = this.#opts;
+    const { logger, delivery } = this.#opts;
+    const subscriber = this.#sub;
     logger.warn({ reason, node: this.#key }, "this node must start over; closing its sockets");
     this.#registered = false;
     if (reason !== "fenced") this.#epoch = null;
@@ -266,17 +336,29 @@ export class ClusterNode {
     }
   };
 
+  async #replaceSubscriber(): Promise<Redis> {
+    const old = this.#sub;
+    const fresh = old.duplicate();
+    fresh.on("error", () => {});
+    this.#watch(fresh);
+    this.#sub = fresh;
+    old.destroy();
+    await fresh.connect();
+    return fresh;
+  }
+
   /** Self-ping through our own channel; subscribes again when one does not come back. */
   async #checkChannel(): Promise<void> {
-    const { redis, subscriber, logger, beatMs } = this.#opts;
+    const { redis, logger, beatMs } = this.#opts;
     const channel = CHANNEL_PREFIX + this.#key;
     const now = performance.now();
     if (this.#pingSeen < this.#pingSent) {
       if (now - this.#pingSentAt < 2 * beatMs) return;
+      // Deaf: a new connection, not a repair of one whose state is unknown.
       logger.warn({ node: this.#key }, "own channel silent; subscribing again");
-      await subscriber.unsubscribe(channel).catch(() => {});
       this.#subscribed = false;
-      await subscriber.subscribe(channel, this.#onMessage);
+      const fresh = await this.#replaceSubscriber();
+      await fresh.subscribe(channel, this.#onMessage);
       this.#subscribed = true;
       this.#resyncOnPing = true;
     }
@@ -323,6 +405,14 @@ export class ClusterNode {
       }
     }
   }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 function incarnation(name: string): string {

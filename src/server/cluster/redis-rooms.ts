@@ -362,6 +362,10 @@ export class RedisRooms implements Rooms {
     return this.#node.ready();
   }
 
+  gate(): Promise<void> | null {
+    return this.#node.gate();
+  }
+
   async close(): Promise<void> {
     await this.#node.close();
   }

@@ -339,6 +339,10 @@ export class MemoryRooms implements Rooms {
     return true;
   }
 
+  gate(): null {
+    return null;
+  }
+
   /** Every room as it is now (tests check invariants with it). */
   snapshot(): RoomSnapshot[] {
     return [...this.#rooms].map(([roomId, room]) => ({

@@ -230,6 +230,15 @@ export interface Rooms {
   stats(): Promise<RoomStats>;
   /** Whether the store can serve requests now (readiness). */
   ready(): boolean;
+  /**
+   * Null when a client's frame may be handled now. Otherwise a promise that
+   * settles once the node knows whether it still speaks for its members: a
+   * node woken from a pause must not act on frames its sockets buffered
+   * meanwhile before it learns it was declared dead (then its sockets close
+   * and those frames are never counted as read; the client re-sends them on
+   * the node it resumes on).
+   */
+  gate(): Promise<void> | null;
   /** Hands this node's places over (draining) and lets go of the store. */
   close(): Promise<void>;
 }

@@ -464,6 +464,8 @@ export class Connection implements SessionState, SeatHolder {
     const dropsBefore = this.#dropsUncounted;
     this.#dropsUncounted = 0;
     this.#enqueue(async () => {
+      const gate = this.#ctx.rooms.gate();
+      if (gate !== null) await gate;
       if (this.#closed || this.#closing) return;
       if (this.#seat !== null) this.#received += dropsBefore + 1;
       await work();

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { freePort } from "./free-port.js";
 
 const CLI = join(import.meta.dirname, "..", "..", "dist", "server", "cli.js");
 
@@ -19,11 +19,32 @@ export class ServerProcess {
     this.port = port;
   }
 
-  /** Starts the server on a free port of 127.0.0.1; resolves once it answers `/healthz`. */
-  static async start(env: Record<string, string> = {}): Promise<ServerProcess> {
+  /**
+   * Starts the server on a free port of 127.0.0.1; resolves once it answers
+   * `/healthz` (or `/readyz`, for a node that must have joined its cluster).
+   */
+  static async start(
+    env: Record<string, string> = {},
+    ready: "/healthz" | "/readyz" = "/healthz",
+  ): Promise<ServerProcess> {
     const server = new ServerProcess(await freePort());
-    await server.start(env);
+    await server.start(env, ready);
     return server;
+  }
+
+  /** `ws://127.0.0.1:<port>/ws` */
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${this.port}/ws`;
+  }
+
+  /** The process id while it runs. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Whether the process is running (it may be stopped by SIGSTOP). */
+  get running(): boolean {
+    return this.#child !== null && this.#child.exitCode === null;
   }
 
   /** `http://127.0.0.1:<port>` */
@@ -36,8 +57,11 @@ export class ServerProcess {
     return this.#output;
   }
 
-  /** Starts (again) on the same port; resolves once `/healthz` answers 200. */
-  async start(env: Record<string, string> = {}): Promise<void> {
+  /** Starts (again) on the same port; resolves once `ready` answers 200. */
+  async start(
+    env: Record<string, string> = {},
+    ready: "/healthz" | "/readyz" = "/healthz",
+  ): Promise<void> {
     if (this.#child) throw new Error("the server process is running already");
     const child = spawn(
       process.execPath,
@@ -57,7 +81,7 @@ export class ServerProcess {
     const exited = once(child, "exit").then(([code]) => {
       throw new Error(`the server exited (${code}) while starting:\n${this.#output}`);
     });
-    await Promise.race([this.#ready(), exited]);
+    await Promise.race([this.#ready(ready), exited]);
     exited.catch(() => undefined);
   }
 
@@ -77,34 +101,45 @@ export class ServerProcess {
   kill(): void {
     const child = this.#child;
     this.#child = null;
-    if (child && child.exitCode === null) child.kill("SIGKILL");
+    if (child && child.exitCode === null) {
+      child.kill("SIGCONT");
+      child.kill("SIGKILL");
+    }
   }
 
-  /** Polls `/healthz` (bounded): the process has no other way to say it listens. */
-  async #ready(timeoutMs = 10_000): Promise<void> {
+  /** SIGKILL, as a crash: no drain, no goodbye; resolves once it is gone. */
+  async crash(): Promise<void> {
+    const child = this.#child;
+    this.#child = null;
+    if (!child || child.exitCode !== null) return;
+    const exited = once(child, "exit");
+    child.kill("SIGKILL");
+    await exited;
+  }
+
+  /** SIGSTOP: the process stays, its sockets stay open, nothing runs. */
+  pause(): void {
+    this.#child?.kill("SIGSTOP");
+  }
+
+  /** SIGCONT after {@link pause}. */
+  resume(): void {
+    this.#child?.kill("SIGCONT");
+  }
+
+  /** Polls `path` (bounded): the process has no other way to say it is up. */
+  async #ready(path: string, timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        const response = await fetch(`${this.url}/healthz`);
+        const response = await fetch(`${this.url}${path}`);
         if (response.ok) return;
       } catch {
         // Not listening yet.
       }
       if (Date.now() > deadline)
-        throw new Error(`no /healthz within ${timeoutMs} ms:\n${this.#output}`);
+        throw new Error(`no ${path} within ${timeoutMs} ms:\n${this.#output}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-}
-
-/** A port nobody listens on right now (the kernel's pick for port 0). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  await once(server, "close");
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
