@@ -22,6 +22,7 @@ export class ResumingClient {
   /** Frames dropped as duplicates (seq already processed). */
   duplicates = 0;
   readonly #connect: () => Promise<TestClient>;
+  #resuming = false;
 
   private constructor(socket: TestClient, connect: () => Promise<TestClient>) {
     this.socket = socket;
@@ -44,7 +45,9 @@ export class ResumingClient {
   send(message: object): void {
     const text = JSON.stringify(message);
     this.#sent.push(text);
-    if (this.socket.isOpen) this.socket.sendRaw(text);
+    // While a resume is under way, frames wait: they go after `resumed`,
+    // behind the ones the server missed, or they would overtake them.
+    if (this.socket.isOpen && !this.#resuming) this.socket.sendRaw(text);
   }
 
   /** Acknowledges what was processed (counted like any frame). */
@@ -73,21 +76,27 @@ export class ResumingClient {
 
   /** Opens a new socket and resumes; returns `resumed` (after re-sending what the server missed). */
   async resume(): Promise<Msg> {
-    this.socket = await this.#connect();
-    this.socket.send({
-      type: "resume",
-      peerId: this.peerId,
-      resumeToken: this.resumeToken,
-      lastSeq: this.lastSeq,
-    });
-    const resumed = await this.socket.next();
-    if (resumed.type !== "resumed") return resumed;
-    const read = Number(resumed.received);
-    assert.ok(read <= this.#sent.length, `server read ${read} of ${this.#sent.length} frames`);
-    // What the server never read goes again, in order, and counts again.
-    const missed = this.#sent.splice(read);
-    for (const text of missed) this.send(JSON.parse(text) as object);
-    return resumed;
+    this.#resuming = true;
+    try {
+      this.socket = await this.#connect();
+      this.socket.send({
+        type: "resume",
+        peerId: this.peerId,
+        resumeToken: this.resumeToken,
+        lastSeq: this.lastSeq,
+      });
+      const resumed = await this.socket.next();
+      if (resumed.type !== "resumed") return resumed;
+      const read = Number(resumed.received);
+      assert.ok(read <= this.#sent.length, `server read ${read} of ${this.#sent.length} frames`);
+      this.#resuming = false;
+      // What the server never read goes again, in order, and counts again.
+      const missed = this.#sent.splice(read);
+      for (const text of missed) this.send(JSON.parse(text) as object);
+      return resumed;
+    } finally {
+      this.#resuming = false;
+    }
   }
 
   /** Frames sent since `join`, as the server should count them. */
