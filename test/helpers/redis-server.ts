@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,6 +56,7 @@ export async function startRedis(): Promise<RedisServer> {
 }
 
 async function launch(port: number, dir: string): Promise<ChildProcess> {
+  mkdirSync(dir, { recursive: true });
   const child = spawn(
     REDIS_SERVER,
     ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],

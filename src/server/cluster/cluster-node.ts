@@ -89,6 +89,8 @@ export class ClusterNode {
     this.#key = incarnation(opts.name);
     this.#sub = opts.subscriber;
     this.#watch(this.#sub);
+    // Noticed as it happens, not at the next heartbeat.
+    opts.redis.on("error", (error: unknown) => this.#noteOutage(error));
   }
 
   #watch(subscriber: Redis): void {
@@ -221,7 +223,7 @@ export class ClusterNode {
   }
 
   /** Beats; returns Redis's clock (ms), or null when the node had to start over. */
-  async #heartbeat(sentAt: number): Promise<number | null> {
+  async #heartbeat(sentAt: number, retry = true): Promise<number | null> {
     const { redis, logger } = this.#opts;
     if (!redis.isReady) throw new Error("redis is not connected");
     if (this.#epoch === null || !this.#subscribed) await this.#register();
@@ -232,7 +234,8 @@ export class ClusterNode {
     )) as string[];
     if (r[0] !== "ok") {
       await this.#startOver(r[0] as string);
-      return null;
+      // Registered again under the new name at once, not a beat later.
+      return retry ? this.#heartbeat(sentAt, false) : null;
     }
     const lapsed = this.#leaseLapsed() || this.#fencedForOutage;
     this.#steady =
@@ -253,16 +256,17 @@ export class ClusterNode {
     await this.#reap(redisNow);
   }
 
+  /** Redis is out of reach: from now, sockets close after `outageMs` unless it comes back. */
   #noteOutage(error: unknown): void {
-    const now = performance.now();
-    if (this.#outageSince === null) {
-      this.#outageSince = now;
-      this.#opts.logger.warn({ err: error }, "redis unreachable");
-    }
-    if (!this.#fencedForOutage && now - this.#outageSince >= this.#opts.outageMs) {
+    if (this.#closed || this.#outageSince !== null) return;
+    this.#outageSince = performance.now();
+    this.#opts.logger.warn({ err: error }, "redis unreachable");
+    const since = this.#outageSince;
+    setTimeout(() => {
+      if (this.#outageSince !== since || this.#fencedForOutage || this.#closed) return;
       this.#fencedForOutage = true;
       this.#opts.delivery.fenced("redis unreachable");
-    }
+    }, this.#opts.outageMs).unref();
   }
 
   /** Adopts the cluster's epoch (creating it on an empty Redis) and subscribes. */
