@@ -6,6 +6,7 @@ import {
   type SignalroomOptions,
   startSignalroom,
 } from "../../src/server/index.js";
+import { startRedis } from "./redis-server.js";
 import { TestClient } from "./test-client.js";
 
 /** A real server on a free port, and every client a test opened against it. */
@@ -44,15 +45,63 @@ export const BULK_LIMITS: Partial<Config> = {
   joinsPerMinute: 100_000,
 };
 
-/** Starts the real server in-process on a free port. */
+/**
+ * With `SIGNALROOM_TEST_NODES=<n>` (n > 1; `npm run test:cluster` sets 3),
+ * every test server is a cluster instead: a real redis-server and n nodes
+ * in this process sharing it, with `connect` spreading clients over the
+ * nodes in turn. The protocol suites run unchanged against it.
+ */
+const CLUSTER_NODES = Number(process.env.SIGNALROOM_TEST_NODES ?? "1");
+
+/** Starts the real server in-process on a free port (or a cluster, see above). */
 export async function startTestServer(
   overrides: Partial<Config> = {},
   options: SignalroomOptions = {},
 ): Promise<TestServer> {
+  if (CLUSTER_NODES > 1 && options.createRooms === undefined && overrides.redisUrl === undefined) {
+    return startTestCluster(CLUSTER_NODES, overrides, options);
+  }
   const app = await startSignalroom(testConfig(overrides), options);
-  const httpUrl = app.url;
-  const base = httpUrl.replace(/^http/, "ws");
+  return around([app], async () => {});
+}
+
+async function startTestCluster(
+  count: number,
+  overrides: Partial<Config>,
+  options: SignalroomOptions,
+): Promise<TestServer> {
+  const redis = await startRedis();
+  const apps: Signalroom[] = [];
+  for (let i = 0; i < count; i++) {
+    apps.push(
+      await startSignalroom(
+        testConfig({ ...overrides, redisUrl: redis.url, nodeId: `node${i}` }),
+        options,
+      ),
+    );
+  }
+  return around(apps, () => redis.stop());
+}
+
+/** A test server over one app, or over the nodes of a cluster (clients spread in turn). */
+function around(apps: Signalroom[], stop: () => Promise<void>): TestServer {
+  const first = apps[0] as Signalroom;
+  const app: Signalroom =
+    apps.length === 1
+      ? first
+      : {
+          url: first.url,
+          port: first.port,
+          rooms: first.rooms,
+          logger: first.logger,
+          connections: () => apps.reduce((n, a) => n + a.connections(), 0),
+          seated: () => apps.reduce((n, a) => n + a.seated(), 0),
+          close: async () => {
+            await Promise.all(apps.map((a) => a.close()));
+          },
+        };
   const clients = new Set<TestClient>();
+  let turn = 0;
 
   const closeClients = async (): Promise<void> => {
     const all = [...clients];
@@ -60,12 +109,14 @@ export async function startTestServer(
     await Promise.all(all.map((client) => client.close()));
   };
 
+  const wsBase = (a: Signalroom) => a.url.replace(/^http/, "ws");
   return {
     app,
-    wsUrl: `${base}/ws`,
-    httpUrl,
+    wsUrl: `${wsBase(first)}/ws`,
+    httpUrl: first.url,
     async connect(path = "/ws", ws?: WebSocket.ClientOptions) {
-      const client = await TestClient.connect(`${base}${path}`, ws ? { ws } : {});
+      const target = apps[turn++ % apps.length] as Signalroom;
+      const client = await TestClient.connect(`${wsBase(target)}${path}`, ws ? { ws } : {});
       clients.add(client);
       return client;
     },
@@ -73,6 +124,7 @@ export async function startTestServer(
     async close() {
       await closeClients();
       await app.close();
+      await stop();
     },
   };
 }

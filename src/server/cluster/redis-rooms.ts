@@ -199,6 +199,7 @@ export class RedisRooms implements Rooms {
     }
     await this.#call(() => this.#redis.zAdd(CLUSTER.parked, { score: Number(r[1]), value: entry }));
     if (Number(r[2]) === 0) this.#node.count({ parked: 1 });
+    this.#expireOnTime(entry, this.#opts.graceMs);
     return "parked";
   }
 
@@ -388,6 +389,26 @@ export class RedisRooms implements Rooms {
       return { state: "expired" };
     }
     return { state: "gone" };
+  }
+
+  /**
+   * Ends a grace period on time from this node (best effort: the reaper
+   * ends it anyway, within a heartbeat, if this node is gone by then).
+   */
+  #expireOnTime(entry: string, inMs: number): void {
+    const timer = setTimeout(async () => {
+      try {
+        const result = await this.expire(entry);
+        if (result.state === "later") {
+          this.#expireOnTime(entry, Math.max(50, result.until - Date.now()));
+        } else {
+          await this.#redis.zRem(CLUSTER.parked, entry);
+        }
+      } catch {
+        // The reaper will.
+      }
+    }, inMs + 20);
+    timer.unref();
   }
 
   /** Parks a member whose node died (the reaper's); returns its grace deadline, if parked. */
