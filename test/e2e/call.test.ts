@@ -101,7 +101,7 @@ describe("1:1 call in real Chromium", () => {
     ]);
 
     for (const person of [alice, bob, carol]) await person.context.close();
-    assert.deepEqual(await roomsWhenIdle(server), { rooms: 0, members: 0 });
+    assert.deepEqual(await roomsWhenIdle(server), { rooms: 0, members: 0, parked: 0 });
   });
 
   it("opening a shared link (?room=) joins that room directly; mute and camera show their state everywhere", async () => {

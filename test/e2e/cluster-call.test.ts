@@ -44,21 +44,21 @@ describe("a 1:1 call across two cluster nodes behind nginx, in real Chromium", (
   before(async () => {
     assertE2eEnvironment();
     const started = Date.now();
-    const url = (redis = await startRedis()).url;
-    // The nodes and Chromium start side by side; a node that did start is
-    // kept (and stopped in `after`) even when the other one failed.
+    redis = await startRedis();
+    const env = { REDIS_URL: redis.url, SHUTDOWN_DRAIN_MS: "2000" };
+    // The nodes and Chromium start side by side; whatever did start is
+    // kept (and stopped in `after`) even when something else failed.
     // No WEB_ROOT: each node serves the built web app (dist/web) itself.
-    const starting = NODE_IDS.map((id) =>
-      ServerProcess.start({ REDIS_URL: url, NODE_ID: id, SHUTDOWN_DRAIN_MS: "2000" }, "/readyz"),
-    );
-    const launching = launchChromium();
-    const settled = await Promise.allSettled([...starting, launching]);
-    for (const result of settled.slice(0, NODE_IDS.length)) {
-      if (result.status === "fulfilled") nodes.push(result.value as ServerProcess);
-    }
-    const [launched] = settled.slice(NODE_IDS.length);
-    if (launched?.status === "fulfilled") browser = launched.value as Browser;
-    const failed = settled.find((result) => result.status === "rejected");
+    const [nodesStarted, launched] = await Promise.all([
+      Promise.allSettled(
+        NODE_IDS.map((id) => ServerProcess.start({ ...env, NODE_ID: id }, "/readyz")),
+      ),
+      Promise.allSettled([launchChromium()]),
+    ]);
+    for (const result of nodesStarted) if (result.status === "fulfilled") nodes.push(result.value);
+    const [chromium] = launched;
+    if (chromium?.status === "fulfilled") browser = chromium.value;
+    const failed = [...nodesStarted, ...launched].find((result) => result.status === "rejected");
     if (failed) throw failed.reason;
     nginx = await startNginx(nodes.map((node) => node.port));
     console.log(`# redis, 2 nodes, nginx and Chromium up in ${Date.now() - started} ms`);
@@ -72,10 +72,9 @@ describe("a 1:1 call across two cluster nodes behind nginx, in real Chromium", (
     await redis?.stop();
     assertNoCspViolations();
     assert.deepEqual(callErrors, [], "no call errors in the pages");
-    assert.deepEqual(
-      codes,
-      [0, 0],
-      `both nodes exit cleanly:\n${nodes.map((n) => n.output).join("\n")}`,
+    assert.ok(
+      codes.every((code) => code === 0),
+      `the nodes exit cleanly (codes ${JSON.stringify(codes)}):\n${nodes.map((n) => n.output).join("\n")}`,
     );
   });
 
