@@ -118,8 +118,9 @@ describe("a 1:1 call across two cluster nodes behind nginx, in real Chromium", (
 
     // Round robin usually splits the two sockets; when it did not, Bob
     // reloads (leaving and joining again) until his socket is on the other
-    // node. Every page load makes the same number of requests, so on
-    // every other try one extra request through nginx shifts the turn.
+    // node. A page load makes the same number of requests each time, so
+    // its socket tends to land where it did before: on every other try,
+    // one extra request through nginx first shifts the turn.
     let counts = await socketsPerNode();
     let reloads = 0;
     while (!counts.every((n) => n === 1)) {
