@@ -1,18 +1,22 @@
 /**
  * `npm run bench`: relay throughput, round-trip latency and memory per
  * socket of Signalroom against a baseline measured in the same run (the
- * origin design's relay, bench/baseline-server.ts), the flood scenario, and
+ * origin design's relay, bench/baseline-server.ts), the flood scenario,
  * the fault scenario (bench/fault.ts: drops and resumes under steady
- * traffic). Servers and load generators are separate processes on
- * 127.0.0.1, stopped by pid; every loop is bounded. Prints figures and
- * ratios; exits non-zero only when the fault scenario lost, duplicated or
- * reordered a message, a resume failed, or someone was told a peer left. `tsx bench/run.ts fault` (or `relay`,
- * `flood`) runs only the scenarios named.
+ * traffic) and the cluster scenario (bench/cluster.ts: 3 nodes sharing
+ * rooms through redis-server against 1 node in memory). Servers and load
+ * generators are separate processes on 127.0.0.1, stopped by pid; every
+ * loop is bounded. Prints figures and ratios; exits non-zero only when the
+ * fault scenario lost, duplicated or reordered a message, a resume failed,
+ * or someone was told a peer left, or the cluster scenario had a round
+ * trip unanswered or a join fail. `tsx bench/run.ts fault` (or `relay`,
+ * `flood`, `cluster`) runs only the scenarios named.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { cluster } from "./cluster.js";
 import type { FaultResult } from "./fault.js";
 
 const root = join(import.meta.dirname, "..");
@@ -21,7 +25,7 @@ const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
 const SEED = Number(process.env.BENCH_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const SCENARIOS = ["relay", "flood", "fault"];
+const SCENARIOS = ["relay", "flood", "fault", "cluster"];
 const chosen = process.argv.slice(2);
 for (const name of chosen) {
   if (!SCENARIOS.includes(name))
@@ -192,6 +196,7 @@ async function main(): Promise<void> {
   if (runs("relay")) await relay();
   if (runs("flood")) await flood();
   if (runs("fault")) await fault();
+  if (runs("cluster")) await cluster();
 }
 
 const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(2));
