@@ -6,9 +6,9 @@ import { after, before, describe, it } from "node:test";
 import WebSocket, { WebSocketServer } from "ws";
 import { freePort } from "../helpers/free-port.js";
 import { type Nginx, startNginx } from "../helpers/nginx.js";
-import { type NodeProcess, startNode } from "../helpers/node-process.js";
 import { killPubsubClients, killRedis, pauseRedis } from "../helpers/redis-faults.js";
 import { type RedisServer, startRedis } from "../helpers/redis-server.js";
+import { ServerProcess } from "../helpers/server-process.js";
 import { TestClient } from "../helpers/test-client.js";
 
 /**
@@ -105,13 +105,15 @@ describe("cluster harness", { timeout: 60_000 }, () => {
     await once(socket, "close");
   });
 
-  it("runs server nodes from source on redis, behind nginx", async () => {
-    const nodes: NodeProcess[] = [];
-    cleanups.push(() => Promise.all(nodes.map((node) => node.kill())));
+  it("runs server nodes (the built server) on redis, behind nginx", async () => {
+    const nodes: ServerProcess[] = [];
+    cleanups.push(async () => {
+      for (const node of nodes) node.kill();
+    });
     for (const id of ["h0", "h1"]) {
-      nodes.push(await startNode({ REDIS_URL: redis.url, NODE_ID: id }, { name: id }));
+      nodes.push(await ServerProcess.start({ REDIS_URL: redis.url, NODE_ID: id }, "/readyz"));
     }
-    const [n0, n1] = nodes as [NodeProcess, NodeProcess];
+    const [n0, n1] = nodes as [ServerProcess, ServerProcess];
     const nginx = await startNginx([n0.port, n1.port]);
     cleanups.push(() => nginx.stop());
 
@@ -126,13 +128,12 @@ describe("cluster harness", { timeout: 60_000 }, () => {
 
     // A paused node keeps its socket but answers nothing; resumed, it does again.
     n1.pause();
-    await assert.rejects(fetch(`${n1.httpUrl}/readyz`, { signal: AbortSignal.timeout(300) }));
+    await assert.rejects(fetch(`${n1.url}/readyz`, { signal: AbortSignal.timeout(300) }));
     n1.resume();
-    assert.equal((await fetch(`${n1.httpUrl}/readyz`)).status, 200);
+    assert.equal((await fetch(`${n1.url}/readyz`)).status, 200);
 
-    assert.equal(await n0.stop(), 0, `a drained node exits 0:\n${n0.output()}`);
-    assert.deepEqual(await n0.exited, { code: 0, signal: null });
-    await n1.kill();
-    assert.equal((await n1.exited).signal, "SIGKILL");
+    assert.equal(await n0.stop(), 0, `a drained node exits 0:\n${n0.output}`);
+    await n1.crash();
+    assert.equal(n1.running, false);
   });
 });
