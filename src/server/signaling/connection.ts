@@ -425,6 +425,8 @@ export class Connection implements SessionState, SeatHolder {
       }
       await handler(this.#ctx, this, decoded.message, text);
     } catch (error) {
+      // A join or resume that failed half-way holds nothing for anyone.
+      if (this.#seat === null && this.#expecting !== null) this.unseated();
       if (error instanceof StoreUnavailableError) {
         // Not numbered: the store that numbers frames is what is missing.
         this.write(this.encodeReply(errorMessage(protocolError("unavailable"))));
