@@ -4,8 +4,10 @@ import type {
   DropOutcome,
   JoinOutcome,
   JoinRequest,
+  KickFrames,
   KickOutcome,
   LocalDelivery,
+  LockFrames,
   LockOutcome,
   Numbered,
   ResumeOutcome,
@@ -54,7 +56,7 @@ export class YieldingMemoryRooms extends MemoryRooms {
     seat: Seat,
     received: number,
     target: string,
-    frames: { readonly kicked: string; readonly peerLeft: string; readonly reply: string },
+    frames: KickFrames,
   ): Promise<KickOutcome> {
     return step(() => this.kickNow(seat, received, target, frames));
   }
@@ -62,7 +64,7 @@ export class YieldingMemoryRooms extends MemoryRooms {
     seat: Seat,
     received: number,
     locked: boolean,
-    frames: { readonly announce: string; readonly reply: string },
+    frames: LockFrames,
   ): Promise<LockOutcome> {
     return step(() => this.setLockedNow(seat, received, locked, frames));
   }

@@ -4,7 +4,9 @@ import {
   type DropOutcome,
   type JoinOutcome,
   type JoinRequest,
+  type KickFrames,
   type KickOutcome,
+  type LockFrames,
   type LockOutcome,
   type Numbered,
   type PeerInfo,
@@ -141,11 +143,6 @@ export class RedisRooms implements Rooms {
     return this.#retried(() => this.#drop(seat, received, peerLeft), seat);
   }
 
-  /** Members whose socket is gone but whose leave or park could not reach Redis yet. */
-  get pending(): number {
-    return this.#pending.size;
-  }
-
   /**
    * Tries again what closing sockets could not tell Redis (called after
    * every acknowledged heartbeat). Without this, a member whose socket
@@ -236,7 +233,7 @@ export class RedisRooms implements Rooms {
     seat: Seat,
     received: number,
     target: string,
-    frames: { readonly kicked: string; readonly peerLeft: string; readonly reply: string },
+    frames: KickFrames,
   ): Promise<KickOutcome> {
     const tag = roomTag(seat.roomId);
     const r = (await this.#room(SCRIPTS.kick, tag, [
@@ -261,7 +258,7 @@ export class RedisRooms implements Rooms {
     seat: Seat,
     received: number,
     locked: boolean,
-    frames: { readonly announce: string; readonly reply: string },
+    frames: LockFrames,
   ): Promise<LockOutcome> {
     const r = (await this.#room(SCRIPTS.lock, roomTag(seat.roomId), [
       seat.peerId,

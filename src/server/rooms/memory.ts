@@ -5,8 +5,10 @@ import type {
   DropOutcome,
   JoinOutcome,
   JoinRequest,
+  KickFrames,
   KickOutcome,
   LocalDelivery,
+  LockFrames,
   LockOutcome,
   Numbered,
   PeerInfo,
@@ -217,17 +219,12 @@ export class MemoryRooms implements Rooms {
     seat: Seat,
     received: number,
     target: string,
-    frames: { readonly kicked: string; readonly peerLeft: string; readonly reply: string },
+    frames: KickFrames,
   ): Promise<KickOutcome> {
     return this.kickNow(seat, received, target, frames);
   }
 
-  protected kickNow(
-    seat: Seat,
-    received: number,
-    target: string,
-    frames: { readonly kicked: string; readonly peerLeft: string; readonly reply: string },
-  ): KickOutcome {
+  protected kickNow(seat: Seat, received: number, target: string, frames: KickFrames): KickOutcome {
     const member = this.#seated(seat);
     if (!member) return NOT_IN_ROOM;
     member.received = received;
@@ -246,7 +243,7 @@ export class MemoryRooms implements Rooms {
     seat: Seat,
     received: number,
     locked: boolean,
-    frames: { readonly announce: string; readonly reply: string },
+    frames: LockFrames,
   ): Promise<LockOutcome> {
     return this.setLockedNow(seat, received, locked, frames);
   }
@@ -255,7 +252,7 @@ export class MemoryRooms implements Rooms {
     seat: Seat,
     received: number,
     locked: boolean,
-    frames: { readonly announce: string; readonly reply: string },
+    frames: LockFrames,
   ): LockOutcome {
     const member = this.#seated(seat);
     if (!member) return NOT_IN_ROOM;

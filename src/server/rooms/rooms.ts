@@ -138,6 +138,19 @@ export type DeliverResult =
   | { readonly ok: true }
   | { readonly ok: false; readonly reason: "unknown-peer" | "not-in-room" };
 
+/** What a kick announces: to the target, to the others, and the host's answer. */
+export interface KickFrames {
+  readonly kicked: string;
+  readonly peerLeft: string;
+  readonly reply: string;
+}
+
+/** What a lock or unlock announces: to the others, and the host's answer. */
+export interface LockFrames {
+  readonly announce: string;
+  readonly reply: string;
+}
+
 export type KickOutcome =
   | { readonly ok: true; readonly own: Own }
   | { readonly ok: false; readonly reason: "unknown-peer" | "not-in-room" };
@@ -205,18 +218,13 @@ export interface Rooms {
    * A host removes `target`: it gets `kicked` (and its socket closes with
    * 4501), the others `peerLeft`, the host `reply`.
    */
-  kick(
-    seat: Seat,
-    received: number,
-    target: string,
-    frames: { readonly kicked: string; readonly peerLeft: string; readonly reply: string },
-  ): Promise<KickOutcome>;
+  kick(seat: Seat, received: number, target: string, frames: KickFrames): Promise<KickOutcome>;
   /** Locks or unlocks the seat's room: the others get `announce`, the caller `reply`. */
   setLocked(
     seat: Seat,
     received: number,
     locked: boolean,
-    frames: { readonly announce: string; readonly reply: string },
+    frames: LockFrames,
   ): Promise<LockOutcome>;
   /** The client processed every frame up to `seq`; false if that `seq` was never sent. */
   ack(seat: Seat, received: number, seq: number): Promise<boolean>;
