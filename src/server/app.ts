@@ -3,6 +3,7 @@ import { createServer as createHttpServer, type RequestListener, type Server } f
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
+import { createSecureContext } from "node:tls";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { encode } from "../protocol/index.js";
@@ -19,8 +20,8 @@ import {
 import { checkTrustProxy, clientAddressResolver } from "./http/client-address.js";
 import { iceServersReply } from "./http/ice-servers.js";
 import { createRequestHandler } from "./http/routes.js";
+import { AddressLimiter } from "./limits/address-limiter.js";
 import { ConnectionCounter } from "./limits/connection-counter.js";
-import { FailureLimiter } from "./limits/failure-limiter.js";
 import { type Clock, monotonicClock } from "./limits/token-bucket.js";
 import { createLogger } from "./observability/logger.js";
 import { MemoryRooms } from "./rooms/memory.js";
@@ -28,6 +29,11 @@ import type { Rooms, RoomsOptions } from "./rooms/rooms.js";
 import type { SignalingContext } from "./signaling/context.js";
 import { SignalingGateway } from "./signaling/gateway.js";
 import { LocalSeats } from "./signaling/local-seats.js";
+
+/** Refused resumes an address may have at once, before RESUME_FAILURES_PER_MINUTE applies. */
+const RESUME_FAILURE_BURST = 10;
+/** `/api/ice-servers` requests an address may make at once, before the rate applies. */
+const ICE_SERVERS_BURST = 10;
 
 export interface SignalroomOptions {
   /** Defaults to a pino logger at `config.logLevel`. */
@@ -77,6 +83,14 @@ export async function startSignalroom(
     if (problem) throw new ConfigError(`TRUST_PROXY / --trust-proxy: ${problem}`);
   }
   const verifier = createTokenVerifier(config);
+  // Everything that can be wrong with files is found before anything starts.
+  const tlsFiles = readTlsFiles(config);
+  const webRoot = resolveWebRoot(config.webRoot);
+  if (webRoot === null && config.webRoot !== "" && config.webRoot !== DEFAULT_WEB_ROOT) {
+    throw new ConfigError(
+      `WEB_ROOT / --web-root: no index.html in ${config.webRoot} (build the app there, or --web-root "" to serve none)`,
+    );
+  }
   const clock = options.clock ?? monotonicClock;
   const seats = new LocalSeats();
   const roomsOptions: RoomsOptions = {
@@ -103,7 +117,7 @@ export async function startSignalroom(
     rooms,
     seats,
     graceMs: config.resumeGraceMs,
-    resumeFailures: new FailureLimiter(config.resumeFailuresPerMinute, clock),
+    resumeFailures: new AddressLimiter(config.resumeFailuresPerMinute, RESUME_FAILURE_BURST, clock),
     logger,
     maxPeers: config.maxPeers,
     maxRoomCapacity: config.maxRoomCapacity,
@@ -123,26 +137,43 @@ export async function startSignalroom(
       joinTimeoutMs: config.joinTimeoutMs,
     },
   };
+  const clientAddress = clientAddressResolver(config.trustProxy);
   const gateway = new SignalingGateway(ctx, {
     maxMessageBytes: config.maxMessageBytes,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     allowedOrigins: config.allowedOrigins,
     connectionsPerIp: new ConnectionCounter(config.maxConnectionsPerIp),
-    clientAddress: clientAddressResolver(config.trustProxy),
+    maxConnections: config.maxConnections,
+    clientAddress,
     createPeerId: options.createPeerId,
   });
   seats.onFenced((reason) => gateway.fence(reason));
-  const webRoot = resolveWebRoot(config.webRoot);
   if (webRoot === null && config.webRoot !== "") {
     logger.warn({ webRoot: config.webRoot }, "web app not found; run `npm run build`");
   }
-  const tls = config.tlsCert !== undefined && config.tlsKey !== undefined;
+  const tls = tlsFiles !== null;
+  const iceServersLimiter = new AddressLimiter(
+    config.iceServersPerMinute,
+    ICE_SERVERS_BURST,
+    clock,
+  );
   const startedAt = Date.now();
   let draining = false;
   const handler: RequestListener = createRequestHandler({
     webRoot,
     tls,
-    iceServers: (token) => iceServersReply(config, verifier, token, logger),
+    logger,
+    iceServers: (req, token) => {
+      const address = clientAddress(req);
+      if (!iceServersLimiter.take(address)) {
+        return Promise.resolve({
+          status: 429,
+          body: { error: "rate-limited", message: "too many requests; slow down" },
+          headers: { "Retry-After": String(Math.ceil(60 / config.iceServersPerMinute)) },
+        });
+      }
+      return iceServersReply(config, verifier, token, logger);
+    },
     health: async () => ({
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
       ...(cluster ? { node: cluster.node.name, redis: cluster.node.state() } : {}),
@@ -153,26 +184,29 @@ export async function startSignalroom(
     }),
     ready: () => !draining && rooms.ready(),
   });
-  const server: Server =
-    config.tlsCert !== undefined && config.tlsKey !== undefined
-      ? createHttpsServer(
-          { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) },
-          handler,
-        )
-      : createHttpServer(handler);
+  const server: Server = tlsFiles
+    ? createHttpsServer(tlsFiles, handler)
+    : createHttpServer(handler);
   server.on("upgrade", gateway.handleUpgrade);
   server.on("clientError", (_error, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
     else socket.destroy();
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.host, () => {
-      server.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(config.port, config.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    // Nothing may outlive a failed start: the heartbeat, the store, Redis.
+    await gateway.close(0);
+    await rooms.close();
+    throw listenError(error, config);
+  }
   const { port } = server.address() as AddressInfo;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
   const url = `${tls ? "https" : "http"}://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`;
@@ -181,6 +215,7 @@ export async function startSignalroom(
     { url, maxPeers: config.maxPeers, auth: authEnabled(config), turn: config.turnUrls.length > 0 },
     `Signalroom listening on ${url}`,
   );
+  for (const warning of configWarnings(config)) logger.warn(warning);
 
   let closing: Promise<void> | null = null;
   return {
@@ -205,6 +240,92 @@ export async function startSignalroom(
       return closing;
     },
   };
+}
+
+/**
+ * What is allowed but unwise, said once at start. TURN without auth hands
+ * relay credentials to anyone who can reach the server: an open relay for
+ * whoever finds it, paid by the operator.
+ */
+export function configWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  if (config.turnUrls.length > 0 && !authEnabled(config)) {
+    warnings.push(
+      "TURN without auth: anyone who can reach this server gets TURN credentials (an open relay); set AUTH_SECRET, AUTH_PUBLIC_KEY or AUTH_JWKS_URL",
+    );
+  }
+  if (config.authJwksUrl !== undefined && config.authAudience === undefined) {
+    warnings.push(
+      "AUTH_JWKS_URL without AUTH_AUDIENCE: tokens the identity provider issued for any other service are accepted here; set AUTH_AUDIENCE",
+    );
+  }
+  return warnings;
+}
+
+/** TLS_CERT and TLS_KEY read and checked, or null without TLS; a problem is a ConfigError naming the option. */
+function readTlsFiles(config: Config): { cert: Buffer; key: Buffer } | null {
+  if (config.tlsCert === undefined || config.tlsKey === undefined) return null;
+  const cert = readPem("TLS_CERT / --tls-cert", config.tlsCert, "CERTIFICATE", "PRIVATE KEY");
+  const key = readPem("TLS_KEY / --tls-key", config.tlsKey, "PRIVATE KEY", "CERTIFICATE");
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    const reason = (error as Error).message;
+    throw new ConfigError(
+      /mismatch/i.test(reason)
+        ? "TLS_KEY / --tls-key: the key does not belong to TLS_CERT's certificate"
+        : `TLS_CERT / --tls-cert: cannot use the certificate and key (${firstLine(reason)})`,
+    );
+  }
+  return { cert, key };
+}
+
+/** A PEM file expected to hold `wanted`; `other` in it means the two files were swapped. */
+function readPem(option: string, path: string, wanted: string, other: string): Buffer {
+  let text: Buffer;
+  try {
+    text = readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EACCES"
+          ? "permission denied"
+          : code === "EISDIR"
+            ? "is a folder"
+            : firstLine((error as Error).message);
+    throw new ConfigError(`${option}: cannot read ${path}: ${why}`);
+  }
+  const pem = text.toString("latin1");
+  if (!pem.includes(`-----BEGIN `)) {
+    throw new ConfigError(`${option}: ${path} is not a PEM file`);
+  }
+  if (!pem.includes(wanted) && pem.includes(other)) {
+    throw new ConfigError(
+      `${option}: ${path} holds a ${other.toLowerCase()}, not a ${wanted.toLowerCase()} (are TLS_CERT and TLS_KEY swapped?)`,
+    );
+  }
+  if (!pem.includes(wanted)) {
+    throw new ConfigError(`${option}: ${path} holds no ${wanted.toLowerCase()}`);
+  }
+  return text;
+}
+
+/** A failed `listen` as the operator should read it: a ConfigError for a bad HOST. */
+function listenError(error: unknown, config: Config): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") {
+    return new ConfigError(`HOST / --host: cannot resolve "${config.host}"`);
+  }
+  if (code === "EADDRNOTAVAIL") {
+    return new ConfigError(`HOST / --host: ${config.host} is not an address of this machine`);
+  }
+  return error;
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0] ?? text;
 }
 
 /**

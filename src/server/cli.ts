@@ -52,8 +52,9 @@ const EXIT_ON_SIGNAL: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, S
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof ConfigError) {
-    const help = process.argv[2] === "token" ? TOKEN_HELP : helpText();
-    process.stderr.write(`signalroom: ${error.message}\n\n${help}`);
+    // The problem and where to read more: the usage would bury the one line that matters.
+    const help = process.argv[2] === "token" ? "signalroom token --help" : "signalroom --help";
+    process.stderr.write(`signalroom: ${error.message}\n(${help} lists every option)\n`);
     process.exit(2);
   }
   const code = (error as NodeJS.ErrnoException).code;

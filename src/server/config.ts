@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { isIPv4 } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { z } from "zod";
@@ -280,14 +282,14 @@ export const OPTIONS = {
     flag: "rate-limit-per-second",
     schema: int(1, 100_000).default(50),
     default: "50",
-    help: "messages per second per connection, sustained",
+    help: "messages per second per connection, sustained; times the room-mates in a mesh room",
   },
   rateLimitBurst: {
     env: "RATE_LIMIT_BURST",
     flag: "rate-limit-burst",
     schema: int(1, 100_000).default(200),
     default: "200",
-    help: "messages a connection may send at once (ICE trickle comes in bursts)",
+    help: "messages a connection may send at once (ICE trickle comes in bursts); times the room-mates",
   },
   rateLimitBytesPerSecond: {
     env: "RATE_LIMIT_BYTES_PER_SECOND",
@@ -301,7 +303,7 @@ export const OPTIONS = {
     flag: "rate-limit-close-after",
     schema: int(1, 1_000_000).default(100),
     default: "100",
-    help: "refused messages in a row after which the socket is closed with 1008",
+    help: "refused messages within 10 s after which the socket is closed with 1008 (a steady flood too)",
   },
   joinsPerMinute: {
     env: "JOIN_RATE_PER_MINUTE",
@@ -316,6 +318,20 @@ export const OPTIONS = {
     schema: int(1, 1_000_000).default(64),
     default: "64",
     help: "open WebSockets per client address (IPv6: per /64); more get HTTP 429",
+  },
+  maxConnections: {
+    env: "MAX_CONNECTIONS",
+    flag: "max-connections",
+    schema: int(1, 10_000_000).default(defaultMaxConnections),
+    default: "open-file limit - 256",
+    help: "open WebSockets in all; more get HTTP 503 (each socket is a file descriptor)",
+  },
+  iceServersPerMinute: {
+    env: "ICE_SERVERS_RATE_PER_MINUTE",
+    flag: "ice-servers-rate-per-minute",
+    schema: int(1, 100_000).default(30),
+    default: "30",
+    help: "GET /api/ice-servers per minute per client address (burst of 10); more get HTTP 429",
   },
   maxBufferedBytes: {
     env: "MAX_BUFFERED_BYTES",
@@ -381,6 +397,29 @@ const configSchema = z
         message: "TURN_URLS and TURN_SECRET go together",
       });
     }
+    if (c.maxMessageBytes > c.maxBufferedBytes) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["maxMessageBytes"],
+        message:
+          "must not exceed MAX_BUFFERED_BYTES (a reader sent one such frame would be cut as slow at the next)",
+      });
+    }
+    if (keys.length === 0 && (c.authIssuer !== undefined || c.authAudience !== undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [c.authIssuer !== undefined ? "authIssuer" : "authAudience"],
+        message:
+          "needs a key to check tokens with: set AUTH_SECRET, AUTH_PUBLIC_KEY or AUTH_JWKS_URL",
+      });
+    }
+    if (c.authJwksUrl !== undefined && !secureOrLoopback(c.authJwksUrl)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["authJwksUrl"],
+        message: "must be https:// (plain http is allowed only to a loopback host)",
+      });
+    }
     if (c.maxPeers > c.maxRoomCapacity) {
       ctx.addIssue({
         code: "custom",
@@ -389,6 +428,39 @@ const configSchema = z
       });
     }
   });
+
+/** Kept free for what is not a WebSocket: listeners, Redis, files, HTTP requests. */
+const FILE_RESERVE = 256;
+
+/**
+ * MAX_CONNECTIONS by default: every socket is a file descriptor, and a
+ * process past its open-file limit fails in odd places (accept, logging,
+ * Redis). Node raises the soft limit to the hard one at start, so the soft
+ * limit read here is what the process has.
+ */
+export function defaultMaxConnections(): number {
+  return Math.max(1, openFileLimit() - FILE_RESERVE);
+}
+
+function openFileLimit(): number {
+  try {
+    const line = /^Max open files\s+(\d+|unlimited)/m.exec(
+      readFileSync("/proc/self/limits", "utf8"),
+    );
+    if (line?.[1] !== undefined && line[1] !== "unlimited") return Number(line[1]);
+  } catch {
+    // Not Linux: a typical limit.
+  }
+  return 10_240;
+}
+
+/** An https URL, or an http one to this machine (a local JWKS in tests and sidecars). */
+function secureOrLoopback(url: string): boolean {
+  const parsed = new URL(url);
+  if (parsed.protocol === "https:") return true;
+  const host = parsed.hostname.replace(/^\[|\]$/g, "");
+  return host === "localhost" || host === "::1" || (isIPv4(host) && host.startsWith("127."));
+}
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -434,7 +506,11 @@ export function loadConfig(
       const name = spec ? `${spec.env} / --${spec.flag}` : String(issue.path[0] ?? "config");
       return `${name}: ${issue.message}`;
     });
-    throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    throw new ConfigError(
+      problems.length === 1
+        ? (problems[0] as string)
+        : `${problems.length} problems:\n  ${problems.join("\n  ")}`,
+    );
   }
   return parsed.data as Config;
 }
@@ -470,9 +546,12 @@ export function redactedConfig(config: Config): Record<string, unknown> {
 
 /** Text for `signalroom --help`. */
 export function helpText(): string {
-  const lines = Object.values(OPTIONS).map(
-    (spec: OptionSpec) =>
-      `  --${spec.flag.padEnd(24)}${spec.env.padEnd(24)}${spec.help} (default ${spec.default})`,
+  const specs: OptionSpec[] = Object.values(OPTIONS);
+  const flagWidth = Math.max(...specs.map((spec) => spec.flag.length), "help".length) + 4;
+  const envWidth = Math.max(...specs.map((spec) => spec.env.length)) + 2;
+  const lines = specs.map(
+    (spec) =>
+      `  --${spec.flag.padEnd(flagWidth - 2)}${spec.env.padEnd(envWidth)}${spec.help} (default ${spec.default})`,
   );
   return [
     "Usage: signalroom [options]",
@@ -482,7 +561,7 @@ export function helpText(): string {
     "Every option can be given as a flag or as an environment variable:",
     "",
     ...lines,
-    `  --${"help".padEnd(48)}show this text`,
+    `  --${"help".padEnd(flagWidth - 2)}${"".padEnd(envWidth)}show this text`,
     "",
     "`signalroom token --help` explains minting join tokens.",
     "",

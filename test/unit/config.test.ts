@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { iceServersFor } from "../../src/server/auth/turn-credentials.js";
 import {
@@ -35,7 +36,11 @@ describe("loadConfig", () => {
     ] as const) {
       assert.equal(config[key], undefined, key);
     }
-    assert.deepEqual(JSON.parse(JSON.stringify({ ...config, webRoot: typeof config.webRoot })), {
+    const { maxConnections, ...rest } = config;
+    // Sized to the process's open-file limit, less what the rest of the process needs.
+    const limit = /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"))?.[1];
+    assert.equal(maxConnections, Number(limit) - 256);
+    assert.deepEqual(JSON.parse(JSON.stringify({ ...rest, webRoot: typeof config.webRoot })), {
       port: 3000,
       host: "0.0.0.0",
       maxPeers: 2,
@@ -60,6 +65,7 @@ describe("loadConfig", () => {
       rateLimitCloseAfter: 100,
       joinsPerMinute: 30,
       maxConnectionsPerIp: 64,
+      iceServersPerMinute: 30,
       maxBufferedBytes: 1048576,
       joinTimeoutMs: 30000,
       logLevel: "info",
@@ -118,6 +124,8 @@ describe("loadConfig", () => {
     ["rateLimitCloseAfter", "30", 30],
     ["joinsPerMinute", "40", 40],
     ["maxConnectionsPerIp", "50", 50],
+    ["maxConnections", "5000", 5000],
+    ["iceServersPerMinute", "12", 12],
     ["maxBufferedBytes", "65536", 65536],
     ["joinTimeoutMs", "7000", 7000],
     ["logLevel", "debug", "debug"],
@@ -173,6 +181,47 @@ describe("loadConfig", () => {
     assertConfigError(() => loadConfig({ env: { AUTH_JWKS_URL: "ftp://x" } }), /AUTH_JWKS_URL/);
   });
 
+  it("refuses a frame limit above the slow-reader bound (the first big frame would cut its reader)", () => {
+    assertConfigError(
+      () => loadConfig({ env: { MAX_MESSAGE_BYTES: "2000000", MAX_BUFFERED_BYTES: "1048576" } }),
+      /^MAX_MESSAGE_BYTES \/ --max-message-bytes: must not exceed MAX_BUFFERED_BYTES/,
+    );
+    const equal = { MAX_MESSAGE_BYTES: "1048576", MAX_BUFFERED_BYTES: "1048576" };
+    assert.equal(loadConfig({ env: equal }).maxMessageBytes, 1048576);
+  });
+
+  it("refuses a JWKS URL over plain http unless it is this machine", () => {
+    for (const url of [
+      "http://idp.example/jwks",
+      "http://10.0.0.1/jwks",
+      "http://127.evil.example/",
+    ]) {
+      assertConfigError(
+        () => loadConfig({ env: { AUTH_JWKS_URL: url } }),
+        /^AUTH_JWKS_URL \/ --auth-jwks-url: must be https:\/\//,
+      );
+    }
+    for (const url of [
+      "https://idp.example/jwks",
+      "http://localhost:8080/jwks",
+      "http://127.0.0.1:8080/jwks",
+      "http://[::1]:8080/jwks",
+    ]) {
+      assert.equal(loadConfig({ env: { AUTH_JWKS_URL: url } }).authJwksUrl, url);
+    }
+  });
+
+  it("refuses an issuer or audience with no key to check tokens with (it would start with auth off)", () => {
+    assertConfigError(
+      () => loadConfig({ env: { AUTH_ISSUER: "https://idp.example" } }),
+      /^AUTH_ISSUER \/ --auth-issuer: needs a key/,
+    );
+    assertConfigError(
+      () => loadConfig({ env: { AUTH_AUDIENCE: "signalroom" } }),
+      /^AUTH_AUDIENCE \/ --auth-audience: needs a key/,
+    );
+  });
+
   it("hides secrets when the config is shown", () => {
     const config = loadConfig({
       env: { AUTH_SECRET: "s".repeat(32), TURN_SECRET: "t".repeat(16), TURN_URLS: "turn:x" },
@@ -221,16 +270,35 @@ describe("loadConfig", () => {
       [{ LOG_LEVEL: "loud" }, /LOG_LEVEL \/ --log-level/],
     ];
     for (const [env, pattern] of cases) {
-      assertConfigError(() => loadConfig({ env }), /^invalid configuration/, pattern);
+      // One problem is one line: the option, then what is wrong.
+      assertConfigError(() => loadConfig({ env }), pattern);
+      assert.throws(
+        () => loadConfig({ env }),
+        (error: Error) => !error.message.includes("\n") && error.message.search(pattern) === 0,
+      );
     }
   });
 
-  it("lists every invalid value at once", () => {
+  it("lists every invalid value at once, one per line", () => {
     assertConfigError(
       () => loadConfig({ env: { PORT: "x", LOG_LEVEL: "loud" } }),
-      /PORT \/ --port/,
-      /LOG_LEVEL \/ --log-level/,
+      /^2 problems:\n {2}PORT \/ --port: [^\n]+\n {2}LOG_LEVEL \/ --log-level: [^\n]+$/,
     );
+  });
+
+  it("aligns --help in columns: every description starts at the same place", () => {
+    const rows = helpText()
+      .split("\n")
+      .filter((line) => line.startsWith("  --"));
+    assert.equal(rows.length, Object.keys(OPTIONS).length + 1);
+    const starts = new Set(rows.map((row) => /^ {2}--\S+\s+(?:[A-Z_]+\s+)?/.exec(row)?.[0].length));
+    assert.equal(starts.size, 1, rows.join("\n"));
+    const envStarts = new Set(
+      rows
+        .filter((row) => !row.startsWith("  --help"))
+        .map((row) => /^ {2}--\S+\s+/.exec(row)?.[0].length),
+    );
+    assert.equal(envStarts.size, 1, rows.join("\n"));
   });
 
   it("refuses numbers that are not plain decimal integers", () => {

@@ -44,18 +44,57 @@ describe("MessageLimiter", () => {
     );
   });
 
-  it("counts only refusals in a row: an accepted message resets the count", () => {
+  it("closes a steady flood: refusals are counted over a 10 s window, not only in a row", () => {
     const { clock, advance } = manualClock();
-    const limiter = new MessageLimiter({ perSecond: 1, burst: 1, closeAfter: 3 }, clock);
-    for (let round = 0; round < 20; round++) {
-      advance(1000);
-      assert.equal(limiter.check(), "accept");
-      assert.notEqual(limiter.check(), "close");
-      assert.notEqual(limiter.check(), "close");
+    // closeAfter 30 per 10 s: the window forgets 3 refusals a second.
+    const limiter = new MessageLimiter({ perSecond: 5, burst: 10, closeAfter: 30 }, clock);
+    checks(limiter, 10);
+    // Twice the allowed rate, evenly: 5 accepted and 5 refused each second.
+    // The old "in a row" count was reset by every accepted message and never closed.
+    let closedAt = -1;
+    for (let ms = 100; ms <= 60_000 && closedAt < 0; ms += 100) {
+      advance(100);
+      if (limiter.check() === "close") closedAt = ms;
     }
+    // 5 refused/s in, 3/s forgotten: the 30 are used up after about 15 s.
+    assert.ok(closedAt > 10_000 && closedAt < 20_000, `closed after ${closedAt} ms`);
+  });
+
+  it("never closes a client that overshoots now and then but keeps to its rate", () => {
+    const { clock, advance } = manualClock();
+    const limiter = new MessageLimiter({ perSecond: 5, burst: 10, closeAfter: 30 }, clock);
+    // Every 10 s: a burst of 20 (10 refused), then quiet: 10 refusals per window, never 30.
+    for (let round = 0; round < 60; round++) {
+      const verdicts = checks(limiter, 20);
+      assert.ok(!verdicts.includes("close"), `closed in round ${round}`);
+      advance(10_000);
+    }
+  });
+
+  it("scales the message allowance with the number of room-mates", () => {
+    const { clock, advance } = manualClock();
+    const limiter = new MessageLimiter({ perSecond: 5, burst: 10, closeAfter: 1000 }, clock);
+    // 15 room-mates: a burst of 150, then 75 a second.
+    const burst = Array.from({ length: 151 }, () => limiter.check(0, 15));
+    assert.equal(burst.filter((v) => v === "accept").length, 150);
+    assert.equal(burst[150], "refuse");
     advance(1000);
-    assert.equal(limiter.check(), "accept");
-    assert.deepEqual(checks(limiter, 3).at(-1), "close");
+    const second = Array.from({ length: 80 }, () => limiter.check(0, 15));
+    assert.equal(second.filter((v) => v === "accept").length, 75);
+    // Alone again (scale 1): back to the 1:1 allowance.
+    advance(10_000);
+    assert.equal(checks(limiter, 11).filter((v) => v === "accept").length, 10);
+  });
+
+  it("does not scale the byte budget: bytes are what a broadcast amplifies", () => {
+    const { clock } = manualClock();
+    const limiter = new MessageLimiter(
+      { perSecond: 1000, burst: 1000, bytesPerSecond: 1024, maxFrameBytes: 1024, closeAfter: 1000 },
+      clock,
+    );
+    // Bursts of four seconds' worth: 4 KiB, whatever the room size.
+    const verdicts = Array.from({ length: 5 }, () => limiter.check(1024, 15));
+    assert.deepEqual(verdicts, ["accept", "accept", "accept", "accept", "refuse"]);
   });
 
   it("closes on the first refusal when closeAfter is 1", () => {

@@ -38,17 +38,13 @@ export function iceServersFor(
   config: Config,
   userId: string,
   nowMs: number = Date.now(),
+  ttlSeconds: number = config.turnTtlSeconds,
 ): IceServer[] {
   const servers: IceServer[] = [];
   if (config.stunUrls.length > 0) servers.push({ urls: config.stunUrls });
   const secret = config.turnSecrets[0];
   if (config.turnUrls.length > 0 && secret !== undefined) {
-    const { username, credential } = mintTurnCredential(
-      secret,
-      userId,
-      config.turnTtlSeconds,
-      nowMs,
-    );
+    const { username, credential } = mintTurnCredential(secret, userId, ttlSeconds, nowMs);
     servers.push({ urls: config.turnUrls, username, credential });
   }
   return servers;

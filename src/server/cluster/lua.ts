@@ -119,7 +119,7 @@ local function infos(out, except)
 end
 `;
 
-/** ARGV[4..]: peer, info, tokenHash, capacity, ignoreLock, node, peerJoined, readyOthers, readySelf, roomId, peerLeft. */
+/** ARGV[4..]: peer, info, tokenHash, capacity, ignoreLock, node, peerJoined, readyOthers, readySelf, roomId, peerLeft, raiseCapacity. */
 export const JOIN = `${PRELUDE}
 local peer, info, tok, cap, ignore, node = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8] == '1', ARGV[9]
 local locked = redis.call('HGET', room, 'locked')
@@ -133,6 +133,10 @@ if not c then
   created = 1
 else
   c = tonumber(c)
+  if ARGV[15] == '1' and cap > c then
+    redis.call('HSET', room, 'cap', cap)
+    c = cap
+  end
 end
 if redis.call('ZSCORE', order, peer) then remove(peer, ARGV[14]) end
 local others = redis.call('ZRANGE', order, 0, -1)

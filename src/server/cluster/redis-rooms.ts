@@ -104,6 +104,7 @@ export class RedisRooms implements Rooms {
       req.frames.readySelf,
       roomId,
       req.frames.peerLeft,
+      req.raiseCapacity ? 1 : 0,
     ]);
     const r = reply as LuaReply[];
     const left = req.current !== null;

@@ -5,7 +5,17 @@ import { iceServersFor } from "../auth/turn-credentials.js";
 import type { Config } from "../config.js";
 import type { JsonReply } from "./routes.js";
 
-/** `GET /api/ice-servers`: behind a valid join token when auth is on. */
+/**
+ * TURN credentials handed to anyone (auth off) last at most this long.
+ * coturn checks a credential's expiry only when an allocation starts, so
+ * a call outlives it; a leaked or scraped one stops being useful soon.
+ */
+export const OPEN_TURN_TTL_SECONDS = 300;
+
+/**
+ * `GET /api/ice-servers`: behind a valid join token when auth is on; open
+ * (rate-limited per address by the caller, short-lived) when it is off.
+ */
 export async function iceServersReply(
   config: Config,
   verifier: TokenVerifier | null,
@@ -30,11 +40,14 @@ export async function iceServersReply(
     userId = verified.identity.sub;
   }
   const turn = config.turnUrls.length > 0;
+  const ttl = verifier
+    ? config.turnTtlSeconds
+    : Math.min(config.turnTtlSeconds, OPEN_TURN_TTL_SECONDS);
   return {
     status: 200,
     body: {
-      iceServers: iceServersFor(config, userId),
-      ...(turn ? { ttl: config.turnTtlSeconds } : {}),
+      iceServers: iceServersFor(config, userId, Date.now(), ttl),
+      ...(turn ? { ttl } : {}),
     },
   };
 }

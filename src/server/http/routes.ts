@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
+import type { Logger } from "pino";
 import sirv from "sirv";
 import { requestUrl } from "./request-url.js";
 
@@ -8,6 +9,7 @@ import { requestUrl } from "./request-url.js";
 export interface JsonReply {
   readonly status: number;
   readonly body: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface HttpDeps {
@@ -16,10 +18,12 @@ export interface HttpDeps {
   /** Whether the server speaks TLS itself (adds HSTS). */
   readonly tls: boolean;
   readonly health: () => Promise<Record<string, unknown>>;
+  /** Where a failure behind a 500 or 503 is told: the client only sees the status. */
+  readonly logger: Logger;
   /** False while draining for shutdown: `/readyz` answers 503 so balancers stop sending. */
   readonly ready: () => boolean;
-  /** ICE servers for the bearer of `token` (undefined when none was sent). */
-  readonly iceServers: (token: string | undefined) => Promise<JsonReply>;
+  /** ICE servers for the bearer of `token` (undefined when none was sent), asked by `req`. */
+  readonly iceServers: (req: IncomingMessage, token: string | undefined) => Promise<JsonReply>;
 }
 
 /**
@@ -77,7 +81,10 @@ export function createRequestHandler(deps: HttpDeps) {
       }
       deps.health().then(
         (body) => sendJson(res, 200, { status: "ok", ...body }),
-        () => sendJson(res, 503, { status: "error" }),
+        (error: unknown) => {
+          deps.logger.error({ err: error }, "/healthz failed");
+          sendJson(res, 503, { status: "error" });
+        },
       );
       return;
     }
@@ -97,9 +104,12 @@ export function createRequestHandler(deps: HttpDeps) {
         return;
       }
       res.setHeader("Cache-Control", "no-store");
-      deps.iceServers(bearerToken(req) ?? url.searchParams.get("token") ?? undefined).then(
-        (reply) => sendJson(res, reply.status, reply.body),
-        () => sendJson(res, 500, { error: "internal", message: "internal server error" }),
+      deps.iceServers(req, bearerToken(req) ?? url.searchParams.get("token") ?? undefined).then(
+        (reply) => sendJson(res, reply.status, reply.body, reply.headers),
+        (error: unknown) => {
+          deps.logger.error({ err: error }, "/api/ice-servers failed");
+          sendJson(res, 500, { error: "internal", message: "internal server error" });
+        },
       );
       return;
     }
@@ -122,9 +132,15 @@ function bearerToken(req: IncomingMessage): string | undefined {
   return match?.[1];
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
+    ...headers,
     "Content-Type": "application/json; charset=utf-8",
     "Content-Length": Buffer.byteLength(text),
   });

@@ -1,16 +1,26 @@
 import { type Clock, monotonicClock, TokenBucket } from "./token-bucket.js";
 
+/** The window over which refusals are counted towards closing (see `closeAfter`). */
+export const REFUSAL_WINDOW_MS = 10_000;
+
 export interface MessageLimits {
+  /** Messages per second, sustained, for a member with one room-mate (or none). */
   readonly perSecond: number;
+  /** Messages at once, for a member with one room-mate (or none). */
   readonly burst: number;
   /**
    * Bytes per second, sustained; bursts of four seconds' worth (at least
    * one frame of `maxFrameBytes`). Counting messages alone would let one
    * member broadcast 64 KiB frames at the message rate to every room-mate.
+   * Not scaled by room size: bytes are what a broadcast amplifies.
    */
   readonly bytesPerSecond?: number;
   readonly maxFrameBytes?: number;
-  /** Refused messages in a row after which the connection is closed. */
+  /**
+   * Refused messages within {@link REFUSAL_WINDOW_MS} after which the
+   * connection is closed: a client that keeps exceeding its rate, whether
+   * in one burst or steadily, is a flooder, not a member in a hurry.
+   */
   readonly closeAfter: number;
 }
 
@@ -25,15 +35,21 @@ export type Verdict =
   | "close";
 
 /**
- * Per-connection flood control. Refusals are answered at most once a
- * second, so a flood is never amplified by our replies.
+ * Per-connection flood control. The message allowance grows with the
+ * number of room-mates (`scale`): a member of a mesh room of 16 sends an
+ * offer and a trickle of candidates to each of 15 others when it joins,
+ * which is fifteen times a 1:1 call's burst and just as legitimate.
+ * Refusals are answered at most once a second, so a flood is never
+ * amplified by our replies; refusals are counted in a leaky bucket
+ * (`closeAfter` per {@link REFUSAL_WINDOW_MS}), so a steady flood is closed
+ * as surely as a burst, while a member who overshot once is not.
  */
 export class MessageLimiter {
   readonly #bucket: TokenBucket;
   readonly #bytes: TokenBucket | null;
-  readonly #closeAfter: number;
+  readonly #refusals: TokenBucket;
   readonly #clock: Clock;
-  #refusedInARow = 0;
+  #closing = false;
   #lastToldAt = Number.NEGATIVE_INFINITY;
 
   constructor(limits: MessageLimits, clock: Clock = monotonicClock) {
@@ -46,18 +62,30 @@ export class MessageLimiter {
             Math.max(limits.bytesPerSecond * 4, limits.maxFrameBytes ?? 0),
             clock,
           );
-    this.#closeAfter = limits.closeAfter;
+    this.#refusals = new TokenBucket(
+      (limits.closeAfter * 1000) / REFUSAL_WINDOW_MS,
+      // The closing refusal is the one that finds the bucket empty.
+      limits.closeAfter - 1,
+      clock,
+    );
     this.#clock = clock;
   }
 
-  /** Judges one incoming frame of `bytes` bytes. */
-  check(bytes = 0): Verdict {
-    if (this.#bucket.take() && (this.#bytes === null || this.#bytes.take(bytes))) {
-      this.#refusedInARow = 0;
+  /**
+   * Judges one incoming frame of `bytes` bytes, from a member with `scale`
+   * room-mates (1 outside a room): each message costs 1/scale of a token.
+   */
+  check(bytes = 0, scale = 1): Verdict {
+    if (this.#closing) return "close";
+    const cost = scale > 1 ? 1 / scale : 1;
+    if (this.#bucket.has(cost) && (this.#bytes === null || this.#bytes.take(bytes))) {
+      this.#bucket.take(cost);
       return "accept";
     }
-    this.#refusedInARow++;
-    if (this.#refusedInARow >= this.#closeAfter) return "close";
+    if (!this.#refusals.take()) {
+      this.#closing = true;
+      return "close";
+    }
     const now = this.#clock();
     if (now - this.#lastToldAt < 1000) return "drop";
     this.#lastToldAt = now;

@@ -94,6 +94,7 @@ export class MemoryRooms implements Rooms {
     // As in the origin design: leave the current room first, even if the new one is full.
     if (current) this.#remove(current, req.frames.peerLeft);
     room = this.#rooms.get(roomId);
+    if (room && req.raiseCapacity && req.capacity > room.capacity) room.capacity = req.capacity;
     if (room && room.members.size >= room.capacity) {
       return { ok: false, reason: "full", left: current !== null };
     }

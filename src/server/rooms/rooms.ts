@@ -86,8 +86,17 @@ export type Own = readonly Numbered[];
 export interface JoinRequest {
   readonly roomId: string;
   readonly peer: PeerInfo;
-  /** Capacity of the room if this join creates it; an existing room keeps its own. */
+  /**
+   * Capacity of the room if this join creates it. An existing room keeps
+   * its own, unless `raiseCapacity` and `capacity` is larger.
+   */
   readonly capacity: number;
+  /**
+   * A host whose token names the room's size: an existing room grows to
+   * `capacity` (never shrinks), so a guest who came first with the default
+   * does not fix the size of the host's room.
+   */
+  readonly raiseCapacity: boolean;
   /** Join even if the room is locked (a host of the room). Capacity still holds. */
   readonly ignoreLock: boolean;
   /** SHA-256 (hex) of the new member's resume token. */

@@ -51,6 +51,9 @@ interface Held {
 
 /** The frame a kicked member gets last: its socket closes after writing it. */
 const KICKED_PREFIX = '{"type":"kicked"';
+/** Membership frames, counted for the member's message allowance (see #admit). */
+const PEER_JOINED_PREFIX = '{"type":"peer-joined"';
+const PEER_LEFT_PREFIX = '{"type":"peer-left"';
 
 /**
  * One WebSocket's life, the part of a participant that does not last: the
@@ -104,6 +107,10 @@ export class Connection implements SessionState, SeatHolder {
   #closeCode: number | undefined;
   /** `ws` closed the socket for a protocol violation (bad UTF-8, oversize frame). */
   #violated = false;
+  /** Others in the member's room, as of the frames written so far. */
+  #roomMates = 0;
+  /** Membership frames up to this `seq` are already in `#roomMates`. */
+  #roomMatesAsOf = 0;
 
   constructor(socket: WebSocket, ctx: SignalingContext, opts: ConnectionOptions) {
     this.peerId = opts.peerId;
@@ -207,8 +214,16 @@ export class Connection implements SessionState, SeatHolder {
     this.#ctx.seats.expect(peerId, this);
   }
 
-  seated(seat: Seat, info: PeerInfo, received: number, written: number): void {
+  seated(
+    seat: Seat,
+    info: PeerInfo,
+    received: number,
+    written: number,
+    roomMates: { readonly count: number; readonly asOf: number },
+  ): void {
     this.#expecting = null;
+    this.#roomMates = roomMates.count;
+    this.#roomMatesAsOf = roomMates.asOf;
     this.#seat = seat;
     this.#info = info;
     this.peerId = seat.peerId;
@@ -316,9 +331,15 @@ export class Connection implements SessionState, SeatHolder {
     while (next !== undefined && this.#seat !== null) {
       this.#held.delete(++this.#written);
       this.write(withSeq(next.frame, this.#written));
+      if (this.#written > this.#roomMatesAsOf) this.#countRoomMates(next.frame);
       if (next.frame.startsWith(KICKED_PREFIX)) return this.kicked();
       next = this.#held.get(this.#written + 1);
     }
+  }
+
+  #countRoomMates(frame: string): void {
+    if (frame.startsWith(PEER_JOINED_PREFIX)) this.#roomMates++;
+    else if (frame.startsWith(PEER_LEFT_PREFIX) && this.#roomMates > 0) this.#roomMates--;
   }
 
   /** A host removed our member: the `kicked` frame is written; close with "do not reconnect". */
@@ -391,10 +412,15 @@ export class Connection implements SessionState, SeatHolder {
     setTimeout(() => socket.terminate(), graceMs).unref();
   }
 
-  /** Applies the message limits to one incoming frame; true when it may be handled. */
+  /**
+   * Applies the message limits to one incoming frame; true when it may be
+   * handled. The allowance scales with the room: a member talks to each of
+   * its room-mates (an offer and a trickle of candidates per peer).
+   */
   #admit(bytes: number): boolean {
     if (this.#closing) return false;
-    switch (this.#limiter.check(bytes)) {
+    const scale = this.#seat === null ? 1 : this.#roomMates;
+    switch (this.#limiter.check(bytes, scale)) {
       case "accept":
         return true;
       case "refuse":

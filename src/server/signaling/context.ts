@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { IceServer } from "../../protocol/index.js";
 import type { TokenVerifier } from "../auth/join-tokens.js";
-import type { FailureLimiter } from "../limits/failure-limiter.js";
+import type { AddressLimiter } from "../limits/address-limiter.js";
 import type { MessageLimits } from "../limits/message-limiter.js";
 import type { Clock } from "../limits/token-bucket.js";
 import type { Rooms } from "../rooms/rooms.js";
@@ -15,7 +15,7 @@ export interface SignalingContext {
   /** How long a dropped member keeps its place (told to clients in `joined`). */
   readonly graceMs: number;
   /** Refused resumes per client address. */
-  readonly resumeFailures: FailureLimiter;
+  readonly resumeFailures: AddressLimiter;
   readonly logger: Logger;
   /** Capacity of a room created without a `maxPeers` claim. */
   readonly maxPeers: number;

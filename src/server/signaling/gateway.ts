@@ -16,6 +16,8 @@ export interface GatewayOptions {
   /** Lower-case origins allowed to connect; empty allows any. */
   readonly allowedOrigins: readonly string[];
   readonly connectionsPerIp: ConnectionCounter;
+  /** Open WebSockets in all (MAX_CONNECTIONS); more are refused with 503. */
+  readonly maxConnections: number;
   readonly clientAddress: ClientAddressOf;
   readonly createPeerId?: (() => string) | undefined;
 }
@@ -39,6 +41,11 @@ export class SignalingGateway {
   readonly #heartbeat: NodeJS.Timeout;
   /** Closed sockets whose member is still being parked or taken out of its room. */
   readonly #settling = new Set<Promise<void>>();
+  /** Upgrades accepted by us and still in `ws`'s handshake: they count towards MAX_CONNECTIONS. */
+  #opening = 0;
+  /** Refusals at MAX_CONNECTIONS not yet logged (one line a second, with the count). */
+  #refusedAtMax = 0;
+  #refusedAtMaxLoggedAt = Number.NEGATIVE_INFINITY;
   #closing = false;
 
   constructor(ctx: SignalingContext, opts: GatewayOptions) {
@@ -90,6 +97,10 @@ export class SignalingGateway {
       return refuse(socket, 403, "Forbidden");
     }
 
+    if (this.#connections.size + this.#opening >= this.#opts.maxConnections) {
+      this.#refusedFull();
+      return refuse(socket, 503, "Service Unavailable");
+    }
     const address = this.#opts.clientAddress(req);
     if (!this.#opts.connectionsPerIp.tryAcquire(address)) {
       this.#ctx.logger.info(
@@ -101,15 +112,40 @@ export class SignalingGateway {
     // An empty `?token=` is no token, answered "a join token is required".
     const token = url.searchParams.get("token") || undefined;
     let accepted = false;
+    this.#opening++;
     // `ws` answers a bad handshake itself and never calls back: release then.
     socket.once("close", () => {
-      if (!accepted) this.#opts.connectionsPerIp.release(address);
+      if (accepted) return;
+      this.#opening--;
+      this.#opts.connectionsPerIp.release(address);
     });
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       accepted = true;
+      this.#opening--;
       this.#accept(ws, address, token);
     });
   };
+
+  /**
+   * A refusal at MAX_CONNECTIONS: logged at most once a second with how
+   * many there were, so a flood of them is one line a second, with a
+   * stable `limit` field to count and alert on.
+   */
+  #refusedFull(): void {
+    this.#refusedAtMax++;
+    const now = performance.now();
+    if (now - this.#refusedAtMaxLoggedAt < 1000) return;
+    this.#refusedAtMaxLoggedAt = now;
+    this.#ctx.logger.warn(
+      {
+        limit: "max-connections",
+        max: this.#opts.maxConnections,
+        refused: this.#refusedAtMax,
+      },
+      "refused WebSockets: MAX_CONNECTIONS reached",
+    );
+    this.#refusedAtMax = 0;
+  }
 
   #accept(ws: WebSocket, address: string, token: string | undefined): void {
     const peerId = (this.#opts.createPeerId ?? newPeerId)();

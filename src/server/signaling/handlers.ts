@@ -39,7 +39,7 @@ export interface SessionState {
    * Speaks for `seat` from now on. `written`: the last `seq` the client has
    * (0 before `joined`, the client's `lastSeq` on resume).
    */
-  seated(seat: Seat, info: PeerInfo, received: number, written: number): void;
+  seated(seat: Seat, info: PeerInfo, received: number, written: number, roomMates: RoomMates): void;
   /** In no room any more (left, kicked, refused, or the join/resume came to nothing). */
   unseated(): void;
   /** Spends one join from this connection's allowance; false when exhausted. */
@@ -54,6 +54,12 @@ export interface SessionState {
   writeOwn(frames: readonly Numbered[]): void;
   /** Writes a frame as it is, never numbered (`resumed`, `joined` with its seq). */
   write(frame: string): void;
+}
+
+/** How many others are in the member's room, as of the frame numbered `asOf`. */
+export interface RoomMates {
+  readonly count: number;
+  readonly asOf: number;
 }
 
 export type Handler = (
@@ -113,6 +119,7 @@ const join: Handler = async (ctx, session, message) => {
     roomId,
     peer,
     capacity: Math.min(identity?.maxPeers ?? ctx.maxPeers, ctx.maxRoomCapacity),
+    raiseCapacity: identity?.role === "host" && identity.maxPeers !== undefined,
     // A host whose token admits the room always gets in: otherwise a locked
     // room whose hosts all dropped could never be unlocked again.
     ignoreLock: identity?.role === "host",
@@ -136,7 +143,10 @@ const join: Handler = async (ctx, session, message) => {
     }
     return session.send({ type: "full", roomId });
   }
-  session.seated(result.seat, peer, 0, 0);
+  session.seated(result.seat, peer, 0, 0, {
+    count: result.others.length,
+    asOf: result.joinedSeq,
+  });
   const iceServers: IceServer[] = ctx.iceServers(identity?.sub ?? peerId);
   // `joined` is never kept for replay: whoever resumes has read it (it holds
   // the token), and the token must not outlive as text what the store
@@ -285,7 +295,7 @@ const resume: Handler = async (ctx, session, message) => {
   });
   if (!result.ok) {
     session.unseated();
-    ctx.resumeFailures.record(session.address);
+    ctx.resumeFailures.take(session.address);
     ctx.logger.debug({ reason: result.reason }, "refused a resume");
     return sendError(session, protocolError("resume-failed"));
   }
@@ -305,7 +315,10 @@ const resume: Handler = async (ctx, session, message) => {
       seq: result.lastSeq,
     }),
   );
-  session.seated(seat, info, result.received, lastSeq);
+  session.seated(seat, info, result.received, lastSeq, {
+    count: others.length,
+    asOf: result.lastSeq,
+  });
   session.writeOwn(result.frames);
   ctx.logger.debug({ peerId, replayed: result.frames.length }, "member resumed");
 };

@@ -1,42 +1,43 @@
 import { addressKey } from "./connection-counter.js";
 import { type Clock, monotonicClock, TokenBucket } from "./token-bucket.js";
 
-/** Failures an address may have at once, before the rate applies. */
-const BURST = 10;
 /** Past this many tracked addresses, those that are back to full are forgotten. */
 const SWEEP_AT = 10_000;
 
 /**
- * Failed attempts per client address (IPv6 per /64), for guessable things
- * such as resume tokens: an address that keeps failing is refused before
- * its attempt is even checked. Memory stays bounded: addresses whose
+ * An allowance per client address (IPv6 per /64): `perMinute` sustained,
+ * `burst` at once. Used for failures (refused resumes: an address that
+ * keeps guessing is refused before its attempt is even checked) and for
+ * requests (`/api/ice-servers`). Memory stays bounded: addresses whose
  * allowance has refilled are forgotten.
  */
-export class FailureLimiter {
+export class AddressLimiter {
   readonly #buckets = new Map<string, TokenBucket>();
   readonly #perMinute: number;
+  readonly #burst: number;
   readonly #clock: Clock;
 
-  constructor(perMinute: number, clock: Clock = monotonicClock) {
+  constructor(perMinute: number, burst: number, clock: Clock = monotonicClock) {
     this.#perMinute = perMinute;
+    this.#burst = burst;
     this.#clock = clock;
   }
 
-  /** Whether `address` may try again. */
+  /** Whether `address` has allowance left, spending none. */
   allows(address: string): boolean {
     return this.#buckets.get(addressKey(address))?.has() ?? true;
   }
 
-  /** Counts one failure of `address`. */
-  record(address: string): void {
+  /** Spends one of `address`'s allowance (a failure that counts); false when none was left. */
+  take(address: string): boolean {
     const key = addressKey(address);
     let bucket = this.#buckets.get(key);
     if (!bucket) {
       if (this.#buckets.size >= SWEEP_AT) this.#sweep();
-      bucket = new TokenBucket(this.#perMinute / 60, BURST, this.#clock);
+      bucket = new TokenBucket(this.#perMinute / 60, this.#burst, this.#clock);
       this.#buckets.set(key, bucket);
     }
-    bucket.take();
+    return bucket.take();
   }
 
   /** Addresses tracked (for leak checks). */
