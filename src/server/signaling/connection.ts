@@ -181,17 +181,58 @@ export class Connection implements SessionState, SeatHolder {
       }
       // A goodbye from the client is leaving; anything else is losing it.
       const clean = !this.#violated && this.#closeCode === undefined && code !== 1006;
-      await leaveRoom(this.#ctx, this, clean ? "left" : "dropped");
+      try {
+        await leaveRoom(this.#ctx, this, clean ? "left" : "dropped");
+      } catch (error) {
+        if (seat) await this.#leaveLater(seat, error);
+        else throw error;
+      }
     });
+  }
+
+  /**
+   * The store failed to take a closed socket's member out: without more,
+   * it would stay in its room for good, a ghost the others keep calling.
+   * An unreachable store retries by itself once it is back; otherwise the
+   * member is parked instead, so its grace period ends it (one `peer-left`
+   * then). Either way the operator hears of it.
+   */
+  async #leaveLater(seat: Seat, error: unknown): Promise<void> {
+    const { peerId, roomId } = seat;
+    if (error instanceof StoreUnavailableError) {
+      this.#ctx.logger.warn(
+        { peerId, roomId },
+        "store unavailable: a closed socket's member leaves once it is back",
+      );
+      return;
+    }
+    const peerLeft = encode({ type: "peer-left", peerId, reason: "dropped" });
+    try {
+      const outcome = await this.#ctx.rooms.drop(seat, this.#received, peerLeft);
+      this.#ctx.logger.error(
+        { err: error, peerId, roomId, outcome },
+        "could not take a closed socket's member out of its room; parked it to expire instead",
+      );
+    } catch (again) {
+      this.#ctx.logger.error(
+        { err: error, again, peerId, roomId },
+        "could not take a closed socket's member out of its room: it stays as a ghost",
+      );
+    }
   }
 
   /** Whether a close with `code` keeps the member for `resume`. */
   #parks(code: number): boolean {
     if (this.#violated) return false;
     const ours = this.#closeCode;
-    // Closed by us: only a restart (1012) or a "reconnect" code (4000-4499, a slow reader).
+    // Closed by us: only a restart (1012), our own fault (1011), or a
+    // "reconnect" code (4000-4499, a slow reader).
     if (ours !== undefined) {
-      return ours === CLOSE_CODES.serviceRestart || (ours >= 4000 && ours <= 4499);
+      return (
+        ours === CLOSE_CODES.serviceRestart ||
+        ours === CLOSE_CODES.internalError ||
+        (ours >= 4000 && ours <= 4499)
+      );
     }
     // No close frame from the client: the network dropped it, or the heartbeat did.
     return code === 1006;
@@ -319,7 +360,11 @@ export class Connection implements SessionState, SeatHolder {
         }
       } catch (error) {
         this.#ctx.logger.error({ err: error, peerId: this.peerId }, "cannot fill a gap");
-        this.close(CLOSE_CODES.serviceRestart, "store unavailable; reconnect");
+        if (error instanceof StoreUnavailableError) {
+          this.close(CLOSE_CODES.serviceRestart, "store unavailable; reconnect");
+        } else {
+          this.close(CLOSE_CODES.internalError, "internal error; resume");
+        }
       } finally {
         this.#filling = false;
       }
@@ -463,6 +508,12 @@ export class Connection implements SessionState, SeatHolder {
         "unexpected error while handling a message",
       );
       await this.#answer(protocolError("internal"));
+      // In a room, what the store did and what this socket wrote may now
+      // disagree (a frame numbered but never written). The store is the
+      // truth: close with 1011, the member is parked, and its resume
+      // replays exactly what it is missing. Outside a room there is
+      // nothing to disagree about, and the socket goes on.
+      if (this.#seat !== null) this.close(CLOSE_CODES.internalError, "internal error; resume");
     } finally {
       this.#replyId = undefined;
     }
