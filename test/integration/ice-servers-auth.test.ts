@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { afterEach, describe, it } from "node:test";
+import { after, afterEach, before, describe, it } from "node:test";
 import { mintJoinToken } from "../../src/server/auth/mint-token.js";
 import type { Config } from "../../src/server/config.js";
+import { manualClock } from "../helpers/clock.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import {
   HS_SECRET,
@@ -37,7 +38,7 @@ interface IceServerJson {
  * coturn's: `<expiry>:<user>`, HMAC-SHA1 under the first secret, expiring
  * TTL seconds from now.
  */
-function assertTurnFor(servers: readonly IceServerJson[], user: string): void {
+function assertTurnFor(servers: readonly IceServerJson[], user: string, ttl = TTL): void {
   assert.equal(servers.length, 2);
   assert.deepEqual(servers[0], { urls: STUN });
   const turn = servers[1] as IceServerJson;
@@ -46,7 +47,7 @@ function assertTurnFor(servers: readonly IceServerJson[], user: string): void {
   const separator = username.indexOf(":");
   assert.equal(username.slice(separator + 1), user);
   const expiry = Number(username.slice(0, separator));
-  assert.ok(Math.abs(expiry - (nowSeconds() + TTL)) <= 5, `expiry ${expiry} is now + ${TTL}`);
+  assert.ok(Math.abs(expiry - (nowSeconds() + ttl)) <= 5, `expiry ${expiry} is now + ${ttl}`);
   const hmac = (secret: string) => createHmac("sha1", secret).update(username).digest("base64");
   assert.equal(turn.credential, hmac(FIRST_SECRET));
   assert.notEqual(turn.credential, hmac(SECOND_SECRET));
@@ -94,7 +95,7 @@ describe("GET /api/ice-servers", () => {
   const get = (path: string, headers: Record<string, string> = {}) =>
     fetch(`${(server as TestServer).httpUrl}${path}`, { headers });
 
-  it("without auth answers every caller, with a ttl when TURN is configured", async () => {
+  it("without auth answers every caller with short-lived credentials (at most 300 s)", async () => {
     server = await startTestServer(TURN_CONFIG);
     const res = await get("/api/ice-servers");
     assert.equal(res.status, 200);
@@ -103,10 +104,15 @@ describe("GET /api/ice-servers", () => {
     assertSecurityHeaders(res);
     const body = (await res.json()) as { iceServers: IceServerJson[]; ttl: number };
     assert.deepEqual(Object.keys(body).sort(), ["iceServers", "ttl"]);
-    assert.equal(body.ttl, TTL);
+    // Anyone may ask: what they get stops being useful soon (TURN_TTL is 600 here).
+    assert.equal(body.ttl, 300);
     const username = String(body.iceServers[1]?.username);
     assert.match(username, /^\d+:anon-[0-9a-f]{12}$/);
-    assertTurnFor(body.iceServers, username.slice(username.indexOf(":") + 1));
+    assertTurnFor(body.iceServers, username.slice(username.indexOf(":") + 1), 300);
+    // A shorter TURN_TTL is kept as it is.
+    await server.close();
+    server = await startTestServer({ ...TURN_CONFIG, turnTtlSeconds: 120 });
+    assert.equal(((await (await get("/api/ice-servers")).json()) as { ttl: number }).ttl, 120);
   });
 
   it("without TURN answers the STUN servers and no ttl", async () => {
@@ -189,5 +195,41 @@ describe("GET /api/ice-servers", () => {
     await root.body?.cancel();
     await health.body?.cancel();
     await missing.body?.cancel();
+  });
+});
+
+describe("/api/ice-servers rate limit (ICE_SERVERS_RATE_PER_MINUTE 30, burst 10)", () => {
+  const time = manualClock();
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer(
+      { ...TURN_CONFIG, trustProxy: "loopback" },
+      { clock: time.clock },
+    );
+  });
+  after(async () => server.close());
+
+  const get = (address: string) =>
+    fetch(`${server.httpUrl}/api/ice-servers`, { headers: { "X-Forwarded-For": address } });
+
+  it("answers a burst of 10 per address, then 429 with Retry-After, and refills at the rate", async () => {
+    for (let i = 0; i < 10; i++)
+      assert.equal((await get("203.0.113.1")).status, 200, `request ${i}`);
+    const refused = await get("203.0.113.1");
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get("retry-after"), "2");
+    assert.equal(refused.headers.get("cache-control"), "no-store");
+    assert.deepEqual(await refused.json(), {
+      error: "rate-limited",
+      message: "too many requests; slow down",
+    });
+    // Another address has its own allowance; an IPv6 /64 is one address.
+    assert.equal((await get("203.0.113.2")).status, 200);
+    for (let i = 1; i <= 10; i++) assert.equal((await get(`2001:db8:5::${i}`)).status, 200);
+    assert.equal((await get("2001:db8:5::ffff")).status, 429);
+    // 30 a minute: one more every 2 s.
+    time.advance(2000);
+    assert.equal((await get("203.0.113.1")).status, 200);
+    assert.equal((await get("203.0.113.1")).status, 429);
   });
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { upgradeStatus } from "../helpers/http.js";
+import { captureLogs } from "../helpers/logs.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import type { TestClient } from "../helpers/test-client.js";
 import { eventually } from "../helpers/wait.js";
@@ -114,5 +115,54 @@ describe("connections per address (3) behind a trusted loopback proxy", () => {
     assert.equal(await upgradeStatus(server.wsUrl, { "X-Forwarded-For": "203.0.113.20" }), 429);
     // Other IPv4 clients are not lumped together with it.
     await server.connect("/ws", forwarded("::ffff:203.0.113.21"));
+  });
+});
+
+describe("connections in all (MAX_CONNECTIONS 4), whatever the addresses", () => {
+  const log = captureLogs("warn");
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer(
+      { maxConnections: 4, trustProxy: "loopback" },
+      { logger: log.logger },
+    );
+  });
+  afterEach(async () => {
+    await server.closeClients();
+    await eventually(() => assert.equal(server.app.connections(), 0, "every socket closed"));
+  });
+  after(async () => server.close());
+
+  it("refuses the 5th upgrade with 503, from any address, and logs it once with a stable field", async () => {
+    // Four different /64s: the per-address limit would never stop them.
+    const open = [];
+    for (let i = 1; i <= 4; i++)
+      open.push(await server.connect("/ws", forwarded(`2001:db8:${i}::1`)));
+    log.lines.length = 0;
+    for (let i = 5; i <= 20; i++) {
+      assert.equal(
+        await upgradeStatus(server.wsUrl, { "X-Forwarded-For": `2001:db8:${i}::1` }),
+        503,
+      );
+    }
+    assert.equal(server.app.connections(), 4);
+    for (const client of open) await client.expectNothing();
+    // Sixteen refusals within a second: one line, with how many.
+    const lines = log.entries().filter((l) => l.limit === "max-connections");
+    assert.equal(lines.length, 1, JSON.stringify(log.lines));
+    assert.equal(lines[0]?.max, 4);
+    assert.equal(lines[0]?.msg, "refused WebSockets: MAX_CONNECTIONS reached");
+  });
+
+  it("frees a place when a socket closes, and does not count refused upgrades", async () => {
+    const [first] = await Promise.all(
+      [1, 2, 3, 4].map((i) => server.connect("/ws", forwarded(`198.51.100.${i}`))),
+    );
+    assert.equal(await upgradeStatus(server.wsUrl), 503);
+    await (first as TestClient).close();
+    await eventually(() => assert.equal(server.app.connections(), 3, "the closed socket is gone"));
+    const again = await server.connect();
+    await again.expectNothing();
+    assert.equal(await upgradeStatus(server.wsUrl), 503);
   });
 });
