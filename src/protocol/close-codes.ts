@@ -8,11 +8,11 @@ export const CLOSE_CODES = {
   goingAway: 1001,
   /** Invalid UTF-8 in a text frame. */
   invalidPayload: 1007,
-  /** Policy violation: origin refused, flooding past the limit. */
+  /** Policy violation: flooding past the rate limit. (A refused origin is HTTP 403, before any WebSocket.) */
   policyViolation: 1008,
   /** A frame larger than the configured limit. */
   messageTooBig: 1009,
-  /** The server hit an unexpected condition. */
+  /** The server failed unexpectedly while handling a member's message; the member is parked: resume. */
   internalError: 1011,
   /** The server is restarting; reconnect. */
   serviceRestart: 1012,
