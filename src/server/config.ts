@@ -226,7 +226,7 @@ export const OPTIONS = {
     flag: "auth-jwks-url",
     schema: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     default: "none",
-    help: "JWKS URL with the keys for join tokens; turns auth on",
+    help: "JWKS URL (https, or http to loopback) with the keys for join tokens; turns auth on",
   },
   authIssuer: {
     env: "AUTH_ISSUER",
