@@ -19,6 +19,13 @@ const SEQ_SUFFIX = /,"seq":\d+\}$/;
 /** How long `next` waits before failing, in ms. */
 export const DEFAULT_TIMEOUT_MS = 3000;
 
+/**
+ * How long `closed`, `close` and `terminate` wait for the socket to be gone
+ * before failing, in ms: long enough for a loaded machine, short enough
+ * that a socket that never closes fails the test instead of hanging it.
+ */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+
 interface Waiter {
   resolve(text: string): void;
   reject(error: Error): void;
@@ -269,23 +276,46 @@ export class TestClient {
     return this.next("joined");
   }
 
-  /** Resolves with the close code and reason once the socket is closed. */
-  closed(): Promise<CloseInfo> {
-    return this.#closed;
+  /**
+   * Resolves with the close code and reason once the socket is closed;
+   * rejects ("socket did not close within N ms") when it is still open
+   * after `timeoutMs`.
+   */
+  closed(timeoutMs = DEFAULT_CLOSE_TIMEOUT_MS): Promise<CloseInfo> {
+    if (this.#closeInfo) return Promise.resolve(this.#closeInfo);
+    return new Promise<CloseInfo>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`socket did not close within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      void this.#closed.then((info) => {
+        clearTimeout(timer);
+        resolve(info);
+      });
+    });
   }
 
-  /** Closes (cleanly) and waits for the socket to be gone. */
-  async close(code?: number): Promise<CloseInfo> {
+  /**
+   * Closes (cleanly) and waits for the socket to be gone. A server that
+   * never answers the closing handshake within `timeoutMs` gets the TCP
+   * connection dropped instead (as `ws` itself does, later), so this
+   * always ends.
+   */
+  async close(code?: number, timeoutMs = DEFAULT_CLOSE_TIMEOUT_MS): Promise<CloseInfo> {
     if (this.ws.readyState === WebSocket.CONNECTING || this.ws.readyState === WebSocket.OPEN) {
       this.ws.close(code);
     }
-    return this.#closed;
+    try {
+      return await this.closed(timeoutMs);
+    } catch {
+      return this.terminate();
+    }
   }
 
-  /** Drops the TCP connection without a closing handshake and waits for the close event. */
-  async terminate(): Promise<CloseInfo> {
+  /** Drops the TCP connection without a closing handshake and waits (bounded) for the close event. */
+  async terminate(timeoutMs = DEFAULT_CLOSE_TIMEOUT_MS): Promise<CloseInfo> {
     this.ws.terminate();
-    return this.#closed;
+    return this.closed(timeoutMs);
   }
 }
 
