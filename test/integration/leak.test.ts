@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { BULK_LIMITS, startTestServer, type TestServer } from "../helpers/server.js";
+import { addressTables, BULK_LIMITS, startTestServer, type TestServer } from "../helpers/server.js";
 import type { TestClient } from "../helpers/test-client.js";
 import { eventually } from "../helpers/wait.js";
 
 const CYCLES = 10_000;
 const WORKERS = 40;
 const ROOMS = 25;
+/** Workers connect from these loopback addresses, so the per-address tables have several keys to forget. */
+const SOURCES = ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"];
 
 /** Messages other sockets cause at their own pace; a worker may see them at any time. */
 const BACKGROUND = ["peer-joined", "peer-left", "ready", "message"];
@@ -39,12 +41,13 @@ describe("no leaks after churn", () => {
 
     async function worker(seed: number): Promise<void> {
       const random = prng(seed);
-      let client: TestClient = await server.connect();
+      const from = { localAddress: SOURCES[seed % SOURCES.length] };
+      let client: TestClient = await server.connect("/ws", from);
       let inRoom = false;
       const replace = async (end: "close" | "terminate") => {
         if (end === "close") await client.close(1000);
         else await client.terminate();
-        client = await server.connect();
+        client = await server.connect("/ws", from);
         inRoom = false;
       };
 
@@ -91,12 +94,39 @@ describe("no leaks after churn", () => {
     // Every kind of ending actually happened.
     for (const [kind, count] of Object.entries(tally)) assert.ok(count > 0, `no ${kind} cycles`);
 
+    // The server counted connections per address while they were open ...
+    const during = addressTables();
+    assert.ok(
+      during.counters >= 1,
+      "the server's connection counter was never used: nothing to read",
+    );
+
     // Clients saw their sockets close; the server notices on its own schedule.
-    await eventually(async () => {
-      assert.equal(server.app.connections(), 0);
-      assert.deepEqual(await server.app.rooms.stats(), { rooms: 0, members: 0, parked: 0 });
-      assert.equal(server.app.seated(), 0);
-    });
+    // Bounded polling on the counters themselves, not a fixed wait.
+    await eventually(
+      async () => {
+        assert.equal(server.app.connections(), 0, "open connections");
+        assert.deepEqual(
+          await server.app.rooms.stats(),
+          { rooms: 0, members: 0, parked: 0 },
+          "rooms, members and parked members",
+        );
+        assert.equal(server.app.seated(), 0, "members seated on this process (the local registry)");
+        // ... and forgot every address once its last socket was gone.
+        assert.equal(
+          addressTables().connectionAddresses,
+          0,
+          "addresses still counted as having open connections",
+        );
+      },
+      { timeoutMs: 30_000, intervalMs: 50, what: "the server to forget every churned socket" },
+    );
+    // Nothing here was a refused resume: the resume-failure table holds no address
+    // (at most the few loopback addresses used, were any refused).
+    assert.ok(
+      addressTables().limitedAddresses <= SOURCES.length,
+      `${addressTables().limitedAddresses} addresses in the address limiters from ${SOURCES.length} sources`,
+    );
     const health = (await (await fetch(`${server.httpUrl}/healthz`)).json()) as Record<
       string,
       unknown
