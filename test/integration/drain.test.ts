@@ -7,7 +7,7 @@ import { afterEach, describe, it } from "node:test";
 import { upgradeStatus } from "../helpers/http.js";
 import { TcpProxy } from "../helpers/tcp-proxy.js";
 import { TestClient } from "../helpers/test-client.js";
-import { eventually } from "../helpers/wait.js";
+import { eventually, within } from "../helpers/wait.js";
 
 const CLI = join(import.meta.dirname, "..", "..", "src", "server", "cli.ts");
 
@@ -16,6 +16,9 @@ interface Running {
   readonly port: number;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
+
+/** How long a CLI process may take to start listening, or to exit when it should at once. */
+const PROCESS_MS = 20_000;
 
 /** The real CLI in its own process (signals are the point), on a free port of 127.0.0.1. */
 async function startCli(env: Record<string, string>): Promise<Running> {
@@ -27,12 +30,31 @@ async function startCli(env: Record<string, string>): Promise<Running> {
     code: code as number | null,
     signal: signal as NodeJS.Signals | null,
   }));
+  try {
+    const port = await within(listeningPort(child), PROCESS_MS, "the CLI to say it is listening");
+    return { child, port, exited };
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  }
+}
+
+/** The port the CLI says it listens on (its stdout's "listening on" line). */
+async function listeningPort(child: ChildProcess): Promise<number> {
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   for await (const line of lines) {
     const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
-    if (match) return { child, port: Number(match[1]), exited };
+    if (match) return Number(match[1]);
   }
   throw new Error("the server exited before listening");
+}
+
+/** `running.exited`, failing (instead of hanging) if the process is still there after `timeoutMs`. */
+function exitOf(
+  running: Running,
+  timeoutMs = PROCESS_MS,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return within(running.exited, timeoutMs, `the CLI process ${running.child.pid} to exit`);
 }
 
 describe("SIGTERM drain (the real CLI process)", () => {
@@ -43,7 +65,7 @@ describe("SIGTERM drain (the real CLI process)", () => {
     proxy = undefined;
     if (running && running.child.exitCode === null && running.child.signalCode === null) {
       running.child.kill("SIGKILL");
-      await running.exited;
+      await exitOf(running);
     }
     running = undefined;
   });
@@ -70,7 +92,7 @@ describe("SIGTERM drain (the real CLI process)", () => {
     assert.deepEqual(await ready.json(), { status: "draining" });
     assert.equal(await upgradeStatus(`ws://${base}/ws`), 503);
 
-    assert.deepEqual(await running.exited, { code: 0, signal: null });
+    assert.deepEqual(await exitOf(running), { code: 0, signal: null });
     const took = performance.now() - sentAt;
     console.log(`drain: exited 0 after ${Math.round(took)} ms (SHUTDOWN_DRAIN_MS ${drainMs})`);
     assert.ok(took >= drainMs - 100, `exited after ${took} ms, before the stuck socket's drain`);
@@ -82,7 +104,8 @@ describe("SIGTERM drain (the real CLI process)", () => {
     await client.join("quick");
     running.child.kill("SIGTERM");
     assert.equal((await client.closed()).code, 1012);
-    assert.deepEqual(await running.exited, { code: 0, signal: null });
+    // "At once": well before the 60 s drain.
+    assert.deepEqual(await exitOf(running), { code: 0, signal: null });
   });
 
   it("exits at once on a second SIGTERM or SIGINT", async () => {
@@ -94,11 +117,18 @@ describe("SIGTERM drain (the real CLI process)", () => {
       proxy.blackhole();
       running.child.kill("SIGTERM");
       // Draining: not ready any more.
-      await eventually(async () => {
-        assert.equal((await fetch(`http://127.0.0.1:${running?.port}/readyz`)).status, 503);
-      });
+      await eventually(
+        async () => {
+          assert.equal(
+            (await fetch(`http://127.0.0.1:${running?.port}/readyz`)).status,
+            503,
+            "/readyz while draining",
+          );
+        },
+        { what: "/readyz to answer 503 after SIGTERM" },
+      );
       running.child.kill(second);
-      assert.deepEqual(await running.exited, {
+      assert.deepEqual(await exitOf(running), {
         code: second === "SIGTERM" ? 143 : 130,
         signal: null,
       });
