@@ -169,6 +169,8 @@ interface Seat {
   client: TestClient;
   peerId: string;
   room: string | null;
+  /** The other members of `room`, as this client's own frames told it (joined, peer-joined, peer-left). */
+  roomMates: Set<string>;
   pingsSent: number;
   pongsSeen: number;
 }
@@ -212,7 +214,14 @@ describe("property: any sequence of client messages keeps the server sound", () 
     const expected = `peer-${nextPeer + 1}`;
     const client = await server.connect();
     assert.equal(`peer-${nextPeer}`, expected);
-    return { client, peerId: expected, room: null, pingsSent: 0, pongsSeen: 0 };
+    return {
+      client,
+      peerId: expected,
+      room: null,
+      roomMates: new Set(),
+      pingsSent: 0,
+      pongsSeen: 0,
+    };
   }
 
   /** Checks one received frame against the protocol and updates the client's view. */
@@ -230,10 +239,31 @@ describe("property: any sequence of client messages keeps the server sound", () 
     if (message.type === "joined") {
       assert.equal(message.peerId, s.peerId);
       s.room = message.roomId;
+      s.roomMates = new Set(message.peerIds);
     } else if (["left", "full", "kicked"].includes(message.type)) {
       s.room = null;
+      s.roomMates = new Set();
+    } else if (message.type === "peer-joined") {
+      assert.ok(s.room !== null, `peer-joined to ${s.peerId}, in no room: ${text.slice(0, 300)}`);
+      s.roomMates.add(message.peerId);
+    } else if (message.type === "peer-left") {
+      assert.ok(
+        s.roomMates.delete(message.peerId),
+        `peer-left to ${s.peerId} for ${message.peerId}, not a member of its room ${s.room}`,
+      );
     } else if (message.type === "pong") {
       s.pongsSeen++;
+    } else if ("from" in message) {
+      // A relay reaches only members of the sender's room: the receiver is in
+      // a room, and the sender is one of its members at that point of the
+      // receiver's own (ordered) stream of frames.
+      assert.ok(s.room !== null, `${message.type} from ${message.from} to ${s.peerId}, in no room`);
+      assert.ok(
+        s.roomMates.has(message.from),
+        `${message.type} from ${message.from} to ${s.peerId} in ${s.room}, whose members are ${[...s.roomMates].join(", ") || "none"}`,
+      );
+      const to = (value as Record<string, unknown>).to;
+      if (to !== undefined) assert.equal(to, s.peerId, `a relay addressed to ${String(to)}`);
     }
   }
 
@@ -351,6 +381,10 @@ describe("property: any sequence of client messages keeps the server sound", () 
         try {
           for (const batch of batches) {
             for (const c of batch) await run(seats, c, dead);
+            // Then every client relays once, while the batch's joins and
+            // leaves may still be in flight: receive() checks that each
+            // relay reaches only members of its sender's room.
+            for (const s of seats) sendText(s, '{"type":"message","data":"everyone"}');
             commands += batch.length;
             await quiesce(seats, dead);
             await checkInvariants(seats);
