@@ -129,6 +129,8 @@ interface Seat {
   client: TestClient;
   peerId: string;
   room: string | null;
+  /** The other members of `room`, as this client's own frames told it (joined, peer-joined, peer-left). */
+  mates: Set<string>;
   role: Role | null;
   locked: boolean;
   kicked: boolean;
@@ -196,7 +198,7 @@ describe("property: hosts, guests and tokens racing kick, lock, join and leave",
     const query = token === undefined ? "" : `?token=${encodeURIComponent(token)}`;
     const client = await server.connect(`/ws${query}`);
     assert.equal(`peer-${nextPeer}`, expected);
-    const view = { room: null, role: null, locked: false, kicked: false };
+    const view = { room: null, mates: new Set<string>(), role: null, locked: false, kicked: false };
     return { client, peerId: expected, ...view, pingsSent: 0, pongsSeen: 0 };
   }
 
@@ -217,7 +219,12 @@ describe("property: hosts, guests and tokens racing kick, lock, join and leave",
         assert.ok(spec, `joined without a known token: ${where}`);
         assert.ok(spec.room === "*" || spec.room === m.roomId, `token for another room: ${where}`);
         assert.equal(m.role, spec.role, where);
-        Object.assign(s, { room: m.roomId, role: spec.role, locked: m.locked === true });
+        Object.assign(s, {
+          room: m.roomId,
+          mates: new Set(m.peerIds),
+          role: spec.role,
+          locked: m.locked === true,
+        });
         // Only a host gets into a locked room.
         if (m.locked === true) assert.equal(spec.role, "host", where);
         joinedRooms.set(s.peerId, (joinedRooms.get(s.peerId) ?? new Set()).add(m.roomId));
@@ -227,7 +234,7 @@ describe("property: hosts, guests and tokens racing kick, lock, join and leave",
       case "kicked":
       case "full": // names the room it could not join; the one it was in, it left
         if (m.type !== "full") assert.equal(m.roomId, s.room, where);
-        Object.assign(s, { room: null, role: null, kicked: m.type === "kicked" });
+        Object.assign(s, { room: null, mates: new Set(), role: null, kicked: m.type === "kicked" });
         return;
       case "locked":
       case "unlocked":
@@ -246,9 +253,31 @@ describe("property: hosts, guests and tokens racing kick, lock, join and leave",
       case "peer-joined":
         assert.ok(s.room !== null, where);
         announced.push({ peerId: m.peerId, roomId: s.room });
+        s.mates.add(m.peerId);
         return;
+      case "peer-left":
+        assert.ok(s.room !== null, where);
+        assert.ok(s.mates.delete(m.peerId), `peer-left for one not in the room: ${where}`);
+        return;
+      case "offer":
+      case "answer":
+      case "ice":
+      case "message": {
+        // A relay reaches only members of its sender's room: the receiver is
+        // in a room, and the sender is one of its members at this point of
+        // the receiver's own (ordered) frames.
+        assert.ok(s.room !== null, where);
+        const mates = [...s.mates].join(", ") || "none";
+        assert.ok(
+          s.mates.has(m.from),
+          `a relay from outside the room (members: ${mates}): ${where}`,
+        );
+        const addressed = (m as Record<string, unknown>).to;
+        if (addressed !== undefined) assert.equal(addressed, s.peerId, `misaddressed: ${where}`);
+        return;
+      }
       default:
-        // ready, peer-left and relayed messages reach members only.
+        // ready reaches members only.
         assert.ok(s.room !== null, where);
     }
   }
@@ -406,6 +435,10 @@ describe("property: hosts, guests and tokens racing kick, lock, join and leave",
     try {
       for (const batch of batches) {
         for (const c of batch) await run(seats, c);
+        // Then every client relays once while the batch's joins, kicks and
+        // leaves may still be in flight: receive() checks each relay reaches
+        // only members of its sender's room.
+        for (const s of seats) if (s.client.isOpen) send(s, { type: "message", data: "everyone" });
         commands += batch.length;
         await quiesce(seats);
         await checkInvariants(seats);
@@ -429,8 +462,11 @@ describe("property: hosts, guests and tokens racing kick, lock, join and leave",
     await fc.assert(fc.asyncProperty(scenario, runScenario), {
       numRuns: NUM_RUNS,
       includeErrorInReport: true,
-      // A failure shrinks through runs that each take a while; report the best found by then.
-      plugins: [fc.interruptAfterTimeLimit(25_000)],
+      // A failure shrinks through runs that each take a while; report the best
+      // found by then. Running out of time before NUM_RUNS runs is a failure
+      // too (not a silent pass on a slow machine): the runs take about 6 s
+      // here, a tenth of the limit.
+      plugins: [fc.interruptAfterTimeLimit(60_000, { failOnInterrupt: true })],
     });
     console.log(
       `property-hosts: ${commands} commands; server frames seen: ${JSON.stringify(Object.fromEntries(seen))}`,
