@@ -19,6 +19,8 @@ export class ResumingClient {
   readonly #sent: string[] = [];
   /** Relayed `message` payloads received, in order, exactly as processed. */
   readonly received: unknown[] = [];
+  /** The `from` (sender's peer id) of each of {@link received}, index for index. */
+  readonly receivedFrom: unknown[] = [];
   /** Frames dropped as duplicates (seq already processed). */
   duplicates = 0;
   readonly #connect: () => Promise<TestClient>;
@@ -69,7 +71,10 @@ export class ResumingClient {
       }
       assert.equal(message.seq, this.lastSeq + 1, `frame after ${this.lastSeq}`);
       this.lastSeq = message.seq;
-      if (message.type === "message") this.received.push(message.data);
+      if (message.type === "message") {
+        this.received.push(message.data);
+        this.receivedFrom.push(message.from);
+      }
       return message;
     }
   }

@@ -110,6 +110,14 @@ describe("property: resume under random severs", () => {
             Array.from({ length: PER_SIDE }, (_, i) => i),
             `${me} got`,
           );
+          // Every relay came from the one other member of this run's room:
+          // the receiver shares the sender's room, resumes or not.
+          const senders = new Set(client.receivedFrom);
+          assert.deepEqual(
+            [...senders],
+            [clients[other].peerId],
+            `senders of what ${me} (${client.peerId}, in ${roomId}) received`,
+          );
         }
         clients.a.socket.send({ type: "leave" });
         clients.b.socket.send({ type: "leave" });
