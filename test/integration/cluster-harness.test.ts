@@ -10,6 +10,10 @@ import { killPubsubClients, killRedis, pauseRedis } from "../helpers/redis-fault
 import { type RedisServer, startRedis } from "../helpers/redis-server.js";
 import { ServerProcess } from "../helpers/server-process.js";
 import { TestClient } from "../helpers/test-client.js";
+import { within } from "../helpers/wait.js";
+
+/** How long any single event of the harness may take before the test fails, in ms. */
+const EVENT_MS = 10_000;
 
 /**
  * The cluster harness checks itself: a real redis-server, real nginx in
@@ -28,12 +32,16 @@ async function namedServer(name: string): Promise<{ port: number; server: Server
   });
   const port = await freePort();
   server.listen(port, "127.0.0.1");
-  await once(server, "listening");
+  await within(once(server, "listening"), EVENT_MS, `server ${name} listening`);
   return { port, server };
 }
 
 function nextText(socket: WebSocket): Promise<string> {
-  return once(socket, "message").then(([data]) => String(data));
+  return within(
+    once(socket, "message").then(([data]) => String(data)),
+    EVENT_MS,
+    "a message on the WebSocket through nginx",
+  );
 }
 
 describe("cluster harness", { timeout: 60_000 }, () => {
@@ -68,13 +76,16 @@ describe("cluster harness", { timeout: 60_000 }, () => {
 
     const subscriber = connect(redis.port, "127.0.0.1");
     subscriber.write("*2\r\n$9\r\nSUBSCRIBE\r\n$2\r\nch\r\n");
-    await once(subscriber, "data"); // The subscribe confirmation.
-    const closed = once(subscriber, "close");
+    // The subscribe confirmation.
+    await within(once(subscriber, "data"), EVENT_MS, "redis to confirm the SUBSCRIBE");
+    const closed = within(once(subscriber, "close"), EVENT_MS, "redis to close its subscriber");
     assert.equal(await killPubsubClients(redis), 1);
     await closed;
 
     await killRedis(redis);
-    await assert.rejects(redis.command("PING"));
+    // Refused, because nothing listens any more: not the command's own
+    // 5 s timeout, which a redis that still runs but hangs would give too.
+    await assert.rejects(redis.command("PING"), { code: "ECONNREFUSED" });
     await redis.restart();
     assert.equal(await redis.command("PING"), "PONG");
   });
@@ -97,12 +108,12 @@ describe("cluster harness", { timeout: 60_000 }, () => {
 
     const socket = new WebSocket(nginx.wsUrl);
     const hello = nextText(socket);
-    await once(socket, "open");
+    await within(once(socket, "open"), EVENT_MS, "the WebSocket through nginx to open");
     assert.match(await hello, /^[ab] 127\.0\.0\.1$/, "upgraded, with X-Forwarded-For");
     socket.send("hi");
     assert.equal(await nextText(socket), "echo hi");
     socket.close();
-    await once(socket, "close");
+    await within(once(socket, "close"), EVENT_MS, "the WebSocket through nginx to close");
   });
 
   it("runs server nodes (the built server) on redis, behind nginx", async () => {
@@ -128,7 +139,12 @@ describe("cluster harness", { timeout: 60_000 }, () => {
 
     // A paused node keeps its socket but answers nothing; resumed, it does again.
     n1.pause();
-    await assert.rejects(fetch(`${n1.url}/readyz`, { signal: AbortSignal.timeout(300) }));
+    // The timeout is the point here: a stopped process still accepts the TCP
+    // connection (the kernel does) but never answers. Anything else (refused,
+    // reset: the process is gone) is a different failure.
+    await assert.rejects(fetch(`${n1.url}/readyz`, { signal: AbortSignal.timeout(300) }), {
+      name: "TimeoutError",
+    });
     n1.resume();
     assert.equal((await fetch(`${n1.url}/readyz`)).status, 200);
 
