@@ -19,6 +19,7 @@ import { nextEvent } from "../helpers/sdk-events.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { TcpProxy } from "../helpers/tcp-proxy.js";
 import { HS_SECRET } from "../helpers/tokens.js";
+import { within } from "../helpers/wait.js";
 
 /*
  * The host's actions as promises (`lock`, `unlock`, `kick`), against the
@@ -30,6 +31,9 @@ import { HS_SECRET } from "../helpers/tokens.js";
 const WS = WebSocket as unknown as WebSocketConstructor;
 
 const next = nextEvent;
+
+/** The host's request timeout in the outage test (the outage outlasts it). */
+const REQUEST_TIMEOUT_MS = 2000;
 
 /** Every `event` of `client` from now on. */
 function record<K extends keyof SignalingEvents>(
@@ -240,7 +244,9 @@ describe("SignalingClient host actions: lock, unlock, kick as promises", () => {
     const { host, guests } = await room("outage", 1, {
       url: proxy.wsUrl(),
       reconnect: fast,
-      timeoutMs: 1000,
+      // Short, as the outage below must outlast it, but not 1 s: the join
+      // and the answers after the resume must come within it on a loaded machine.
+      timeoutMs: REQUEST_TIMEOUT_MS,
     });
     const guest = guests[0] as (typeof guests)[0];
     proxy.refuse(true);
@@ -251,7 +257,7 @@ describe("SignalingClient host actions: lock, unlock, kick as promises", () => {
     const kick = host.kick(guest.peerId);
     const lock = host.lock();
     // Refused attempts for longer than timeoutMs: time spent disconnected does not count.
-    while (Date.now() - queuedAt < 1500) await next(host, "reconnecting");
+    while (Date.now() - queuedAt < REQUEST_TIMEOUT_MS * 1.25) await next(host, "reconnecting");
     const resumed = next(host, "resumed");
     proxy.refuse(false);
     await resumed;
@@ -289,7 +295,11 @@ describe("SignalingClient host actions: lock, unlock, kick as promises", () => {
     const guests: SignalingClient[] = [];
     for (const sub of ["kicked", "leaving"]) {
       const guest = await client();
-      const added = new Promise((resolve) => mesh.once("peer-added", resolve));
+      const added = within(
+        new Promise((resolve) => mesh.once("peer-added", resolve)),
+        5000,
+        `the mesh call's peer-added for ${sub}`,
+      );
       ids.push((await guest.join("mesh", { token: await token("mesh", sub) })).peerId);
       guests.push(guest);
       await added;

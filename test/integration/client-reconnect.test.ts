@@ -16,7 +16,7 @@ import { nextEvent } from "../helpers/sdk-events.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { TcpProxy } from "../helpers/tcp-proxy.js";
 import { HS_SECRET } from "../helpers/tokens.js";
-import { eventually } from "../helpers/wait.js";
+import { eventually, within } from "../helpers/wait.js";
 
 /** A frame as a socket saw it, with when (ms since the epoch). */
 interface Seen {
@@ -506,7 +506,11 @@ describe("SignalingClient sequence numbers", () => {
   it("drops frames at or below the last processed seq, and a joined starts a new count", async () => {
     // Our server never sends a duplicate; a bare `ws` server stands in to send some.
     const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
-    await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
+    await within(
+      new Promise<void>((resolve) => wss.once("listening", () => resolve())),
+      5000,
+      "the stand-in ws server to listen",
+    );
     let joins = 0;
     wss.on("connection", (socket) => {
       socket.on("error", () => undefined);

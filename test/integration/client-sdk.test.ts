@@ -13,6 +13,7 @@ import {
 import { mintJoinToken } from "../../src/server/auth/mint-token.js";
 import { nextEvent } from "../helpers/sdk-events.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
+import { within } from "../helpers/wait.js";
 
 // Node 20 has no global WebSocket: the SDK takes `ws`'s, as it would any.
 const WS = WebSocket as unknown as WebSocketConstructor;
@@ -163,7 +164,11 @@ describe("SignalingClient against the real server", () => {
   it("reports frames that are not protocol messages as protocol-violation and carries on", async () => {
     // Our server never sends such frames, so a bare `ws` server stands in for a broken one.
     const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
-    await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
+    await within(
+      new Promise<void>((resolve) => wss.once("listening", () => resolve())),
+      5000,
+      "the stand-in ws server to listen",
+    );
     wss.on("connection", (socket) => {
       socket.on("error", () => undefined);
       socket.send("not json");

@@ -449,7 +449,12 @@ describe("property: hosts, guests and tokens racing kick, lock, join and leave",
         seats.map((s) => (s.client.isOpen ? s.client.close() : s.client.terminate())),
       );
       await eventually(async () => {
-        assert.ok(server.app.connections() <= (await lingering()));
+        const closing = await lingering();
+        const open = server.app.connections();
+        assert.ok(
+          open <= closing,
+          `${open} sockets open after the run, ${closing} kicked ones closing`,
+        );
         assert.deepEqual(rooms?.snapshot(), []);
       });
     }
