@@ -7,7 +7,7 @@ import { upgradeStatus } from "../helpers/http.js";
 import { joinPair, startTestServer, type TestServer } from "../helpers/server.js";
 import { TcpProxy } from "../helpers/tcp-proxy.js";
 import { TestClient } from "../helpers/test-client.js";
-import { eventually } from "../helpers/wait.js";
+import { eventually, within } from "../helpers/wait.js";
 
 /** The same `error` for every refused resume, whatever the cause. */
 const REFUSED = {
@@ -454,7 +454,11 @@ describe("resume", () => {
     await a.expectNothing();
   });
 
-  it("finds a blackholed socket within two heartbeat intervals and parks its member", async () => {
+  it("finds a blackholed socket within two heartbeat intervals and parks its member", async (t) => {
+    // Time is the subject: the heartbeat's setInterval runs on a mocked
+    // clock this test moves beat by beat, so a loaded machine can neither
+    // hurry nor delay a beat. (Only setInterval is mocked.)
+    t.mock.timers.enable({ apis: ["setInterval"] });
     const intervalMs = 1000;
     await start({ heartbeatIntervalMs: intervalMs });
     const a = await server.connect();
@@ -464,14 +468,20 @@ describe("resume", () => {
     await a.next("peer-joined");
     await a.next("ready");
     proxy?.blackhole();
-    const cutAt = performance.now();
-    await eventually(async () => assert.equal((await server.app.rooms.stats()).parked, 1), {
-      timeoutMs: 2 * intervalMs + 1000,
+    const parked = async () => (await server.app.rooms.stats()).parked;
+
+    // First beat: b's ping goes into the void; a answers its own.
+    const aPinged = new Promise<void>((resolve) => a.ws.once("ping", () => resolve()));
+    t.mock.timers.tick(intervalMs);
+    await within(aPinged, 5000, "the first heartbeat's ping to a");
+    await a.expectNothing(); // and the server has read a's pong
+    assert.equal(await parked(), 0, "one unanswered ping is not yet a dead socket");
+
+    // Second beat: b has sent nothing since the first: cut, and its member parked.
+    t.mock.timers.tick(intervalMs);
+    await eventually(async () => assert.equal(await parked(), 1, "members parked"), {
+      what: "b's member parked after the second heartbeat",
     });
-    const found = performance.now() - cutAt;
-    console.log(
-      `heartbeat: a blackholed socket found after ${Math.round(found)} ms (interval ${intervalMs})`,
-    );
     // Parked, not gone: the room still holds it and nobody was told.
     await a.expectNothing();
   });
