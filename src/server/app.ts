@@ -321,6 +321,19 @@ function listenError(error: unknown, config: Config): unknown {
   if (code === "EADDRNOTAVAIL") {
     return new ConfigError(`HOST / --host: ${config.host} is not an address of this machine`);
   }
+  // Not configuration errors (the same config works elsewhere), but one line each all the same.
+  const where = `${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
+  if (code === "EADDRINUSE") {
+    return Object.assign(new Error(`PORT / --port: ${where} is already in use`), { code });
+  }
+  if (code === "EACCES") {
+    return Object.assign(
+      new Error(
+        `PORT / --port: no permission to listen on ${where} (ports below 1024 need CAP_NET_BIND_SERVICE)`,
+      ),
+      { code },
+    );
+  }
   return error;
 }
 

@@ -49,10 +49,10 @@ export async function tokenCommand(
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
-  if (!values.room?.trim()) throw new ConfigError("--room is required");
-  if (!values.sub?.trim()) throw new ConfigError("--sub is required");
+  if (!values.room?.trim()) throw new ConfigError("--room: required");
+  if (!values.sub?.trim()) throw new ConfigError("--sub: required");
   if (values.role !== undefined && !(ROLES as readonly string[]).includes(values.role)) {
-    throw new ConfigError(`--role must be one of ${ROLES.join(", ")}`);
+    throw new ConfigError(`--role: must be one of ${ROLES.join(", ")}`);
   }
   const ttl = values.ttl ?? "1h";
   if (
@@ -60,14 +60,14 @@ export async function tokenCommand(
       ttl,
     )
   ) {
-    throw new ConfigError("--ttl must look like 90s, 30m, 1h or 7d");
+    throw new ConfigError("--ttl: must look like 90s, 30m, 1h or 7d");
   }
   let maxPeers: number | undefined;
   if (values["max-peers"] !== undefined) {
     // Digits only: Number() would also read "0x10", "1e1" and " ".
     maxPeers = /^\d+$/.test(values["max-peers"]) ? Number(values["max-peers"]) : Number.NaN;
     if (!Number.isInteger(maxPeers) || maxPeers < 2 || maxPeers > 1024) {
-      throw new ConfigError("--max-peers must be a whole number from 2 to 1024");
+      throw new ConfigError("--max-peers: must be a whole number from 2 to 1024");
     }
   }
   let key: SigningKey;
@@ -75,8 +75,10 @@ export async function tokenCommand(
     key = { privateKeyPem: readPrivateKey(values["private-key"]) };
   } else {
     const secret = values.secret ?? env.AUTH_SECRET;
-    if (!secret) throw new ConfigError("give --secret, set AUTH_SECRET, or give --private-key");
-    if (secret.length < 32) throw new ConfigError("the secret must be at least 32 characters");
+    if (!secret)
+      throw new ConfigError("--secret: required (or set AUTH_SECRET, or give --private-key)");
+    if (secret.length < 32)
+      throw new ConfigError("--secret / AUTH_SECRET: must be at least 32 characters");
     key = { secret };
   }
   const opts: MintOptions = {

@@ -114,27 +114,27 @@ describe("signalroom token (tokenCommand)", () => {
   });
 
   it("refuses missing or bad arguments with a ConfigError naming the flag", async () => {
-    await refuses(["--sub", "alice", "--secret", HS_SECRET], "--room is required");
-    await refuses(["--room", "  ", "--sub", "alice", "--secret", HS_SECRET], "--room is required");
-    await refuses(["--room", "r1", "--secret", HS_SECRET], "--sub is required");
-    await refuses([...BASE, "--role", "admin"], "--role must be one of host, guest");
+    await refuses(["--sub", "alice", "--secret", HS_SECRET], "--room: required");
+    await refuses(["--room", "  ", "--sub", "alice", "--secret", HS_SECRET], "--room: required");
+    await refuses(["--room", "r1", "--secret", HS_SECRET], "--sub: required");
+    await refuses([...BASE, "--role", "admin"], "--role: must be one of host, guest");
     for (const ttl of ["forever", "-5", "1.5h", "", "1y", "h"]) {
-      await refuses([...BASE, `--ttl=${ttl}`], "--ttl must look like 90s, 30m, 1h or 7d");
+      await refuses([...BASE, `--ttl=${ttl}`], "--ttl: must look like 90s, 30m, 1h or 7d");
     }
     for (const maxPeers of ["1", "1025", "3.5", "0x10", "1e1", "", "many"]) {
       await refuses(
         [...BASE, `--max-peers=${maxPeers}`],
-        "--max-peers must be a whole number from 2 to 1024",
+        "--max-peers: must be a whole number from 2 to 1024",
       );
     }
     await refuses([...BASE, "--bogus", "x"], /--bogus/);
   });
 
   it("refuses a missing or short secret", async () => {
-    const missing = "give --secret, set AUTH_SECRET, or give --private-key";
+    const missing = "--secret: required (or set AUTH_SECRET, or give --private-key)";
     await refuses(["--room", "r1", "--sub", "alice"], missing);
     await refuses(["--room", "r1", "--sub", "alice"], missing, { AUTH_SECRET: "" });
-    const short = "the secret must be at least 32 characters";
+    const short = "--secret / AUTH_SECRET: must be at least 32 characters";
     await refuses(["--room", "r1", "--sub", "alice", "--secret", "x".repeat(31)], short);
     await refuses(["--room", "r1", "--sub", "alice"], short, { AUTH_SECRET: "too-short" });
   });
@@ -213,7 +213,10 @@ describe("signalroom token (the real CLI)", () => {
   it("exits 2 without --sub, naming --sub on stderr", () => {
     assert.equal(noSub.code, 2);
     assert.equal(noSub.stdout, "");
-    assert.match(noSub.stderr, /^signalroom: --sub is required\n/);
-    assert.match(noSub.stderr, /Usage: signalroom token/);
+    // The problem and where to read more, not the whole usage.
+    assert.equal(
+      noSub.stderr,
+      "signalroom: --sub: required\n(signalroom token --help lists every option)\n",
+    );
   });
 });
