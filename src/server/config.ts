@@ -350,7 +350,11 @@ export const OPTIONS = {
   logLevel: {
     env: "LOG_LEVEL",
     flag: "log-level",
-    schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    schema: z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+        error: 'must be "fatal", "error", "warn", "info", "debug", "trace" or "silent"',
+      })
+      .default("info"),
     default: "info",
     help: "fatal, error, warn, info, debug, trace or silent; JSON lines on stdout",
   },
@@ -528,7 +532,19 @@ function parseFlags(argv: readonly string[]): Record<string, string | undefined>
     });
     return values as Record<string, string | undefined>;
   } catch (error) {
-    throw new ConfigError((error as Error).message);
+    // node's own words ("Unknown option '--nope'...") in our voice: the option, then the problem.
+    const { code, message } = error as NodeJS.ErrnoException;
+    const option = /'([^']+)'/.exec(message)?.[1];
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option !== undefined) {
+      throw new ConfigError(`${option}: unknown option`);
+    }
+    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL" && option !== undefined) {
+      throw new ConfigError(`'${option}': unexpected argument (options are --name value)`);
+    }
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option !== undefined) {
+      throw new ConfigError(`${option.split(" ")[0]}: needs a value`);
+    }
+    throw new ConfigError(message);
   }
 }
 
