@@ -61,6 +61,12 @@ export interface Signalroom {
   /** Members with a socket on this process. */
   seated(): number;
   /**
+   * Client addresses the per-address tables hold: open connections
+   * (MAX_CONNECTIONS_PER_IP), refused resumes and `/api/ice-servers`
+   * requests. Bounded; for leak checks and monitoring.
+   */
+  addresses(): { connections: number; resumeFailures: number; iceServers: number };
+  /**
    * Drains and stops: `/readyz` answers 503 and upgrades are refused at
    * once, every socket is closed with 1012 (clients reconnect and resume),
    * sockets still open after `SHUTDOWN_DRAIN_MS` are cut, then the HTTP
@@ -138,11 +144,12 @@ export async function startSignalroom(
     },
   };
   const clientAddress = clientAddressResolver(config.trustProxy);
+  const connectionsPerIp = new ConnectionCounter(config.maxConnectionsPerIp);
   const gateway = new SignalingGateway(ctx, {
     maxMessageBytes: config.maxMessageBytes,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     allowedOrigins: config.allowedOrigins,
-    connectionsPerIp: new ConnectionCounter(config.maxConnectionsPerIp),
+    connectionsPerIp,
     maxConnections: config.maxConnections,
     clientAddress,
     createPeerId: options.createPeerId,
@@ -225,6 +232,11 @@ export async function startSignalroom(
     logger,
     connections: () => gateway.connections,
     seated: () => seats.size,
+    addresses: () => ({
+      connections: connectionsPerIp.addresses,
+      resumeFailures: ctx.resumeFailures.size,
+      iceServers: iceServersLimiter.size,
+    }),
     close() {
       closing ??= (async () => {
         // Not ready, no new sockets; HTTP still answers (503 on /readyz)

@@ -6,8 +6,6 @@ import {
   type SignalroomOptions,
   startSignalroom,
 } from "../../src/server/index.js";
-import { AddressLimiter } from "../../src/server/limits/address-limiter.js";
-import { ConnectionCounter } from "../../src/server/limits/connection-counter.js";
 import { startRedis } from "./redis-server.js";
 import { TestClient } from "./test-client.js";
 
@@ -24,64 +22,6 @@ export interface TestServer {
   closeClients(): Promise<void>;
   /** Closes every client, then the server. */
   close(): Promise<void>;
-}
-
-/**
- * The per-address tables of every server this test process has run: the
- * connection counters (MAX_CONNECTIONS_PER_IP) and the address limiters
- * (refused resumes, `/api/ice-servers`). `Signalroom` does not expose
- * them, so the first call of each table's own method (`tryAcquire`,
- * `allows`, `take`) records it here; nothing else changes. Leak tests
- * read them through {@link addressTables}.
- */
-const seenCounters = new Set<ConnectionCounter>();
-const seenLimiters = new Set<AddressLimiter>();
-{
-  const tryAcquire = ConnectionCounter.prototype.tryAcquire;
-  ConnectionCounter.prototype.tryAcquire = function (this: ConnectionCounter, address: string) {
-    seenCounters.add(this);
-    return tryAcquire.call(this, address);
-  };
-  const allows = AddressLimiter.prototype.allows;
-  AddressLimiter.prototype.allows = function (this: AddressLimiter, address: string) {
-    seenLimiters.add(this);
-    return allows.call(this, address);
-  };
-  const take = AddressLimiter.prototype.take;
-  AddressLimiter.prototype.take = function (this: AddressLimiter, address: string) {
-    seenLimiters.add(this);
-    return take.call(this, address);
-  };
-}
-
-/** What the per-address tables hold, summed over every server of this process. */
-export interface AddressTables {
-  /** Tables of open connections per address that have counted a connection. */
-  readonly counters: number;
-  /** Addresses with an open connection counted (0 once every socket is gone, or it leaked). */
-  readonly connectionAddresses: number;
-  /** Address limiters (refused resumes, `/api/ice-servers`) that have been asked. */
-  readonly limiters: number;
-  /** Addresses those limiters track. */
-  readonly limitedAddresses: number;
-}
-
-/**
- * Reads the per-address tables of every server started in this process
- * (in practice the one a leak test runs; node:test runs each file in its
- * own process). See {@link seenCounters}.
- */
-export function addressTables(): AddressTables {
-  let connectionAddresses = 0;
-  for (const counter of seenCounters) connectionAddresses += counter.addresses;
-  let limitedAddresses = 0;
-  for (const limiter of seenLimiters) limitedAddresses += limiter.size;
-  return {
-    counters: seenCounters.size,
-    connectionAddresses,
-    limiters: seenLimiters.size,
-    limitedAddresses,
-  };
 }
 
 /** The config every integration test starts from: port 0, loopback, quiet, no web app. */
@@ -156,6 +96,16 @@ function around(apps: Signalroom[], stop: () => Promise<void>): TestServer {
           logger: first.logger,
           connections: () => apps.reduce((n, a) => n + a.connections(), 0),
           seated: () => apps.reduce((n, a) => n + a.seated(), 0),
+          addresses: () => {
+            const sum = { connections: 0, resumeFailures: 0, iceServers: 0 };
+            for (const a of apps) {
+              const each = a.addresses();
+              sum.connections += each.connections;
+              sum.resumeFailures += each.resumeFailures;
+              sum.iceServers += each.iceServers;
+            }
+            return sum;
+          },
           close: async () => {
             await Promise.all(apps.map((a) => a.close()));
           },
