@@ -6,12 +6,12 @@ import { within } from "../helpers/wait.js";
 /**
  * JOIN_TIMEOUT_MS at its smallest (1 s). The timer runs on the real clock
  * (connection.ts uses setTimeout, not the injected clock), so the bounds
- * are generous: at least the timeout, at most several times it.
+ * are generous: at least the timeout, at most five times it.
  */
 const JOIN_TIMEOUT_MS = 1000;
 /** Timers never fire early; a little slack for how the two ends measure. */
 const NOT_BEFORE_MS = JOIN_TIMEOUT_MS - 50;
-const CLOSE_BOUND_MS = 10 * JOIN_TIMEOUT_MS;
+const CLOSE_BOUND_MS = 5 * JOIN_TIMEOUT_MS;
 
 describe("join timeout after leaving a room (JOIN_TIMEOUT_MS 1000)", () => {
   let server: TestServer;
