@@ -182,6 +182,71 @@ const MUTANTS: readonly Mutant[] = [
     replace: "{ width: { ideal: 1280 }, height: { ideal: 720 } }",
     tests: ["test/e2e/pins-quality.test.ts"],
   },
+  // Issue 10's own fixes: each removal must fail the test written for it.
+  {
+    name: "j. message allowance not scaled by room-mates",
+    file: "src/server/signaling/connection.ts",
+    find: "const scale = this.#seat === null ? 1 : this.#roomMates;",
+    replace: "const scale = 1;",
+    tests: ["test/integration/limits-mesh.test.ts"],
+  },
+  {
+    name: "k. refusals counted in a row again (reset on every accept)",
+    file: "src/server/limits/message-limiter.ts",
+    find: '      this.#bucket.take(cost);\n      return "accept";',
+    replace:
+      '      this.#bucket.take(cost);\n      this.#refusals.take(-1e9); // refilled: a count in a row\n      return "accept";',
+    tests: ["test/integration/limits-messages.test.ts", "test/unit/message-limiter.test.ts"],
+  },
+  {
+    name: "l. no MAX_CONNECTIONS check",
+    file: "src/server/signaling/gateway.ts",
+    find: "if (this.#connections.size + this.#opening >= this.#opts.maxConnections) {",
+    replace: "if (false) {",
+    tests: ["test/integration/limits-connections.test.ts"],
+  },
+  {
+    name: "m. /api/ice-servers not rate-limited",
+    file: "src/server/app.ts",
+    find: "if (!iceServersLimiter.take(address)) {",
+    replace: "if (false) {",
+    tests: ["test/integration/ice-servers-auth.test.ts"],
+  },
+  {
+    name: "n. a host token does not raise an existing room's capacity",
+    file: "src/server/rooms/memory.ts",
+    find: "if (room && req.raiseCapacity && req.capacity > room.capacity) room.capacity = req.capacity;",
+    replace: "",
+    tests: ["test/integration/capacity.test.ts"],
+  },
+  {
+    name: "o. an unexpected error in a room does not close with 1011",
+    file: "src/server/signaling/connection.ts",
+    find: 'if (this.#seat !== null) this.close(CLOSE_CODES.internalError, "internal error; resume");',
+    replace: "",
+    tests: ["test/integration/internal-errors.test.ts"],
+  },
+  {
+    name: "p. a failing leave on close leaves a ghost",
+    file: "src/server/signaling/connection.ts",
+    find: "        if (seat) await this.#leaveLater(seat, error);",
+    replace: "        if (seat) return;",
+    tests: ["test/integration/internal-errors.test.ts"],
+  },
+  {
+    name: "q. a failed listen leaves the heartbeat running",
+    file: "src/server/app.ts",
+    find: "    await gateway.close(0);\n",
+    replace: "",
+    tests: ["test/integration/startup.test.ts"],
+  },
+  {
+    name: "r. MAX_MESSAGE_BYTES above MAX_BUFFERED_BYTES accepted",
+    file: "src/server/config.ts",
+    find: "if (c.maxMessageBytes > c.maxBufferedBytes) {",
+    replace: "if (false) {",
+    tests: ["test/unit/config.test.ts"],
+  },
 ];
 
 const ROOT = join(import.meta.dirname, "..");
