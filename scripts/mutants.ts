@@ -191,6 +191,13 @@ const MUTANTS: readonly Mutant[] = [
     tests: ["test/integration/limits-mesh.test.ts"],
   },
   {
+    name: "j. a broadcast gets the room-mate share too",
+    file: "src/server/signaling/connection.ts",
+    find: "if (!this.#obey(this.#limiter.checkRest(1 - 1 / mates))) return;",
+    replace: "",
+    tests: ["test/integration/limits-mesh.test.ts"],
+  },
+  {
     name: "k. refusals counted in a row again (reset on every accept)",
     file: "src/server/limits/message-limiter.ts",
     find: '      this.#bucket.take(cost);\n      return "accept";',

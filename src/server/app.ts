@@ -18,7 +18,7 @@ import {
   redactedConfig,
 } from "./config.js";
 import { checkTrustProxy, clientAddressResolver } from "./http/client-address.js";
-import { iceServersReply } from "./http/ice-servers.js";
+import { iceServersReply, OPEN_TURN_TTL_SECONDS } from "./http/ice-servers.js";
 import { createRequestHandler } from "./http/routes.js";
 import { AddressLimiter } from "./limits/address-limiter.js";
 import { ConnectionCounter } from "./limits/connection-counter.js";
@@ -89,6 +89,10 @@ export async function startSignalroom(
     if (problem) throw new ConfigError(`TRUST_PROXY / --trust-proxy: ${problem}`);
   }
   const verifier = createTokenVerifier(config);
+  // Without auth anyone may have credentials: what they get stops being useful soon.
+  const turnTtl = authEnabled(config)
+    ? config.turnTtlSeconds
+    : Math.min(config.turnTtlSeconds, OPEN_TURN_TTL_SECONDS);
   // Everything that can be wrong with files is found before anything starts.
   const tlsFiles = readTlsFiles(config);
   const webRoot = resolveWebRoot(config.webRoot);
@@ -128,7 +132,7 @@ export async function startSignalroom(
     maxPeers: config.maxPeers,
     maxRoomCapacity: config.maxRoomCapacity,
     verifier,
-    iceServers: (userId) => iceServersFor(config, userId),
+    iceServers: (userId) => iceServersFor(config, userId, Date.now(), turnTtl),
     clock,
     limits: {
       messages: {

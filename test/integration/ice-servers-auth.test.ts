@@ -77,11 +77,13 @@ describe("TURN credentials in joined", () => {
     assertTurnFor(joined.iceServers as IceServerJson[], "alice");
   });
 
-  it("mints them for the peer id when auth is off", async () => {
+  it("mints them for the peer id when auth is off, valid for at most 300 s", async () => {
     server = await startTestServer(TURN_CONFIG);
     const a = await server.connect();
     const joined = await a.join("t");
-    assertTurnFor(joined.iceServers as IceServerJson[], String(joined.peerId));
+    // Anyone may join without auth: a scraped credential stops working soon
+    // (coturn checks expiry only when an allocation starts; a call outlives it).
+    assertTurnFor(joined.iceServers as IceServerJson[], String(joined.peerId), 300);
   });
 });
 

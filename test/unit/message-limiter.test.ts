@@ -86,6 +86,20 @@ describe("MessageLimiter", () => {
     assert.equal(checks(limiter, 11).filter((v) => v === "accept").length, 10);
   });
 
+  it("charges the rest of a whole message with checkRest, refusing and counting like check", () => {
+    const { clock } = manualClock();
+    const limiter = new MessageLimiter({ perSecond: 5, burst: 10, closeAfter: 3 }, clock);
+    // 15 room-mates, broadcasts: each pays 1/15 on arrival and 14/15 once read.
+    const verdicts: string[] = [];
+    for (let i = 0; i < 13; i++) {
+      const first = limiter.check(0, 15);
+      verdicts.push(first === "accept" ? limiter.checkRest(14 / 15) : first);
+    }
+    // A broadcast costs what it costs in a 1:1 call: 10, then refusals; the third closes.
+    assert.deepEqual(verdicts.slice(0, 10), Array(10).fill("accept"));
+    assert.deepEqual(verdicts.slice(10), ["refuse", "drop", "close"]);
+  });
+
   it("does not scale the byte budget: bytes are what a broadcast amplifies", () => {
     const { clock } = manualClock();
     const limiter = new MessageLimiter(

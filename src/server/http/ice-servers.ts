@@ -6,7 +6,8 @@ import type { Config } from "../config.js";
 import type { JsonReply } from "./routes.js";
 
 /**
- * TURN credentials handed to anyone (auth off) last at most this long.
+ * TURN credentials handed to anyone (auth off: here and in `joined` and
+ * `resumed`) last at most this long.
  * coturn checks a credential's expiry only when an allocation starts, so
  * a call outlives it; a leaked or scraped one stops being useful soon.
  */

@@ -38,7 +38,10 @@ export type Verdict =
  * Per-connection flood control. The message allowance grows with the
  * number of room-mates (`scale`): a member of a mesh room of 16 sends an
  * offer and a trickle of candidates to each of 15 others when it joins,
- * which is fifteen times a 1:1 call's burst and just as legitimate.
+ * which is fifteen times a 1:1 call's burst and just as legitimate. Only
+ * messages addressed to one room-mate get the share: anything else is
+ * charged the rest once read (see {@link checkRest}), so a broadcast, which
+ * reaches all of them, costs what it costs in a 1:1 call.
  * Refusals are answered at most once a second, so a flood is never
  * amplified by our replies; refusals are counted in a leaky bucket
  * (`closeAfter` per {@link REFUSAL_WINDOW_MS}), so a steady flood is closed
@@ -72,6 +75,18 @@ export class MessageLimiter {
   }
 
   /**
+   * The rest of a message's cost, known once it is read: a broadcast, or a
+   * message the server answers itself, costs a whole message whatever the
+   * room size (only a message addressed to one room-mate is a share of the
+   * per-room-mate allowance). Judged like a message of its own.
+   */
+  checkRest(cost: number): Verdict {
+    if (this.#closing) return "close";
+    if (this.#bucket.take(cost)) return "accept";
+    return this.#refused();
+  }
+
+  /**
    * Judges one incoming frame of `bytes` bytes, from a member with `scale`
    * room-mates (1 outside a room): each message costs 1/scale of a token.
    */
@@ -82,6 +97,10 @@ export class MessageLimiter {
       this.#bucket.take(cost);
       return "accept";
     }
+    return this.#refused();
+  }
+
+  #refused(): Verdict {
     if (!this.#refusals.take()) {
       this.#closing = true;
       return "close";

@@ -2,12 +2,13 @@ import { randomBytes } from "node:crypto";
 import type { WebSocket } from "ws";
 import {
   CLOSE_CODES,
+  type DecodeResult,
   decodeFrame,
   encode,
   type ProtocolError,
   protocolError,
 } from "../../protocol/index.js";
-import { MessageLimiter } from "../limits/message-limiter.js";
+import { MessageLimiter, type Verdict } from "../limits/message-limiter.js";
 import { TokenBucket } from "../limits/token-bucket.js";
 import { withSeq } from "../rooms/replay-window.js";
 import { type Numbered, type PeerInfo, type Seat, StoreUnavailableError } from "../rooms/rooms.js";
@@ -137,7 +138,16 @@ export class Connection implements SessionState, SeatHolder {
     }
     // `ws` hands text frames over as one Buffer (fragments already joined).
     const text = Array.isArray(data) ? Buffer.concat(data).toString() : data.toString();
-    this.#enqueueFrame(() => this.#handle(text));
+    const decoded = decodeFrame(text);
+    // Only a message addressed to one room-mate is a share of the
+    // per-room-mate allowance; a broadcast reaches all of them, and what the
+    // server answers itself is one message: either pays the rest now, before
+    // it is queued, so a burst of them is refused like a 1:1 client's.
+    const mates = this.#seat === null ? 1 : this.#roomMates;
+    if (mates > 1 && decoded.ok && !addressed(decoded.type, decoded.message)) {
+      if (!this.#obey(this.#limiter.checkRest(1 - 1 / mates))) return;
+    }
+    this.#enqueueFrame(() => this.#handle(decoded, text));
   }
 
   /**
@@ -465,7 +475,12 @@ export class Connection implements SessionState, SeatHolder {
   #admit(bytes: number): boolean {
     if (this.#closing) return false;
     const scale = this.#seat === null ? 1 : this.#roomMates;
-    switch (this.#limiter.check(bytes, scale)) {
+    return this.#obey(this.#limiter.check(bytes, scale));
+  }
+
+  /** Acts on the limiter's verdict on one frame; true when it may be handled. */
+  #obey(verdict: Verdict): boolean {
+    switch (verdict) {
       case "accept":
         return true;
       case "refuse":
@@ -481,8 +496,7 @@ export class Connection implements SessionState, SeatHolder {
     }
   }
 
-  async #handle(text: string): Promise<void> {
-    const decoded = decodeFrame(text);
+  async #handle(decoded: DecodeResult, text: string): Promise<void> {
     if (!decoded.ok) return this.#answer(decoded.error);
     this.#replyId = requestId(decoded.message);
     try {
@@ -569,6 +583,14 @@ export class Connection implements SessionState, SeatHolder {
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     this.#idleTimer = null;
   }
+}
+
+/** Relayed types: one addressed with `to` reaches one room-mate (see `receive`). */
+const RELAYED = new Set(["offer", "answer", "ice", "message"]);
+
+/** Whether a message goes to one room-mate only (a share of the per-room-mate allowance). */
+function addressed(type: string, message: Record<string, unknown>): boolean {
+  return RELAYED.has(type) && typeof message.to === "string";
 }
 
 /** A client's request `id` (a short string or a finite number), echoed in replies. */
