@@ -241,6 +241,13 @@ const MUTANTS: readonly Mutant[] = [
     tests: ["test/integration/internal-errors.test.ts"],
   },
   {
+    name: "p. a failing park on drop leaves a ghost",
+    file: "src/server/signaling/connection.ts",
+    find: "          await this.#dropFailed(seat, peerLeft, error);",
+    replace: "",
+    tests: ["test/integration/internal-errors.test.ts"],
+  },
+  {
     name: "q. a failed listen leaves the heartbeat running",
     file: "src/server/app.ts",
     find: "    await gateway.close(0);\n",

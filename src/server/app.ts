@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { existsSync } from "node:fs";
 import { createServer as createHttpServer, type RequestListener, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -15,6 +16,7 @@ import {
   type Config,
   ConfigError,
   DEFAULT_WEB_ROOT,
+  readOptionFile,
   redactedConfig,
 } from "./config.js";
 import { checkTrustProxy, clientAddressResolver } from "./http/client-address.js";
@@ -283,6 +285,26 @@ function readTlsFiles(config: Config): { cert: Buffer; key: Buffer } | null {
   if (config.tlsCert === undefined || config.tlsKey === undefined) return null;
   const cert = readPem("TLS_CERT / --tls-cert", config.tlsCert, "CERTIFICATE", "PRIVATE KEY");
   const key = readPem("TLS_KEY / --tls-key", config.tlsKey, "PRIVATE KEY", "CERTIFICATE");
+  // Each file on its own first, so the message names the one that is wrong.
+  try {
+    new X509Certificate(cert);
+  } catch (error) {
+    throw new ConfigError(
+      `TLS_CERT / --tls-cert: ${config.tlsCert} holds no usable certificate (${firstLine((error as Error).message)})`,
+    );
+  }
+  if (key.includes("ENCRYPTED")) {
+    throw new ConfigError(
+      `TLS_KEY / --tls-key: ${config.tlsKey} is encrypted; give the key without a passphrase (keep the file readable by this user only)`,
+    );
+  }
+  try {
+    createPrivateKey(key);
+  } catch (error) {
+    throw new ConfigError(
+      `TLS_KEY / --tls-key: ${config.tlsKey} holds no usable private key (${firstLine((error as Error).message)})`,
+    );
+  }
   try {
     createSecureContext({ cert, key });
   } catch (error) {
@@ -298,21 +320,7 @@ function readTlsFiles(config: Config): { cert: Buffer; key: Buffer } | null {
 
 /** A PEM file expected to hold `wanted`; `other` in it means the two files were swapped. */
 function readPem(option: string, path: string, wanted: string, other: string): Buffer {
-  let text: Buffer;
-  try {
-    text = readFileSync(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === "ENOENT"
-        ? "no such file"
-        : code === "EACCES"
-          ? "permission denied"
-          : code === "EISDIR"
-            ? "is a folder"
-            : firstLine((error as Error).message);
-    throw new ConfigError(`${option}: cannot read ${path}: ${why}`);
-  }
+  const text = readOptionFile(option, path);
   const pem = text.toString("latin1");
   if (!pem.includes(`-----BEGIN `)) {
     throw new ConfigError(`${option}: ${path} is not a PEM file`);

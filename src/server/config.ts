@@ -470,6 +470,24 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
+/** The file an option names, or a ConfigError saying, in one line, why it cannot be read. */
+export function readOptionFile(option: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const why =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EACCES"
+          ? "permission denied"
+          : code === "EISDIR"
+            ? "is a folder"
+            : (message.split("\n")[0] ?? message);
+    throw new ConfigError(`${option}: cannot read ${path}: ${why}`);
+  }
+}
+
 /** Whether join tokens are required. */
 export function authEnabled(config: Config): boolean {
   return (

@@ -150,6 +150,44 @@ describe("an unexpected exception for a member in a room", () => {
   });
 });
 
+/** Fails every park (a store fault). A fake stands in: no real store fails on demand. */
+class DropFailingRooms extends MemoryRooms {
+  override async drop(..._args: Parameters<MemoryRooms["drop"]>): Promise<never> {
+    throw new Error("drop went wrong");
+  }
+}
+
+describe("a store that cannot park a dropped member", () => {
+  let server: TestServer;
+  afterEach(async () => server?.close());
+
+  it("takes it out instead (one peer-left at once), and logs it", async () => {
+    const logs = captureLogs("warn");
+    server = await startTestServer(
+      {},
+      {
+        logger: logs.logger,
+        createRooms: (opts: RoomsOptions): Rooms => new DropFailingRooms(opts),
+      },
+    );
+    const { a, b, bId } = await joinPair(server, "no-park");
+    await b.terminate(); // no close frame: this would park, and the park fails
+    assert.deepEqual(await a.next("peer-left"), {
+      type: "peer-left",
+      peerId: bId,
+      reason: "dropped",
+    });
+    assert.deepEqual(await server.app.rooms.stats(), { rooms: 1, members: 1, parked: 0 });
+    const entry = logs
+      .entries()
+      .find((l) => l.msg === "could not park a dropped socket's member; it left instead");
+    assert.ok(entry, `logged: ${logs.lines.join("\n")}`);
+    assert.equal(entry.peerId, bId);
+    assert.equal(entry.roomId, "no-park");
+    await a.expectNothing();
+  });
+});
+
 describe("an exception behind an HTTP answer", () => {
   let server: TestServer;
   afterEach(async () => server?.close());

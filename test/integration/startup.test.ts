@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
@@ -127,6 +127,8 @@ interface Fixtures {
   readonly folder: string;
   readonly notPem: string;
   readonly brokenPem: string;
+  readonly brokenKey: string;
+  readonly encryptedKey: string;
   readonly missing: string;
 }
 
@@ -156,7 +158,30 @@ const CASES: readonly ConfigCase[] = [
   {
     name: "TLS_CERT that looks like PEM but holds no certificate",
     env: (f) => ({ TLS_CERT: f.brokenPem, TLS_KEY: f.key }),
-    line: () => /^signalroom: TLS_CERT \/ --tls-cert: cannot use the certificate and key \(.+\)$/,
+    line: (f) =>
+      new RegExp(
+        `^signalroom: TLS_CERT / --tls-cert: ${f.brokenPem} holds no usable certificate \\(.+\\)$`,
+      ),
+  },
+  {
+    name: "TLS_KEY that looks like PEM but holds no key",
+    env: (f) => ({ TLS_CERT: f.cert, TLS_KEY: f.brokenKey }),
+    line: (f) =>
+      new RegExp(
+        `^signalroom: TLS_KEY / --tls-key: ${f.brokenKey} holds no usable private key \\(.+\\)$`,
+      ),
+  },
+  {
+    name: "TLS_KEY encrypted with a passphrase",
+    env: (f) => ({ TLS_CERT: f.cert, TLS_KEY: f.encryptedKey }),
+    line: (f) =>
+      `signalroom: TLS_KEY / --tls-key: ${f.encryptedKey} is encrypted; give the key without a passphrase (keep the file readable by this user only)`,
+  },
+  {
+    name: "AUTH_PUBLIC_KEY that does not exist",
+    env: (f) => ({ AUTH_PUBLIC_KEY: f.missing }),
+    line: (f) =>
+      `signalroom: AUTH_PUBLIC_KEY / --auth-public-key: cannot read ${f.missing}: no such file`,
   },
   {
     name: "TLS_CERT and TLS_KEY swapped",
@@ -238,8 +263,27 @@ describe("start-up with a configuration that cannot work (the CLI)", { concurren
       brokenPem,
       "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n",
     );
+    const brokenKey = join(dir, "broken-key.pem");
+    writeFileSync(
+      brokenKey,
+      "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n",
+    );
+    const encryptedKey = join(dir, "encrypted-key.pem");
+    const encrypted = spawnSync(OPENSSL, [
+      "pkcs8",
+      "-topk8",
+      "-in",
+      mine.key,
+      "-passout",
+      "pass:secret",
+      "-out",
+      encryptedKey,
+    ]);
+    assert.equal(encrypted.status, 0, `openssl pkcs8: ${encrypted.stderr}`);
     fixtures = {
       brokenPem,
+      brokenKey,
+      encryptedKey,
       webRoot: web,
       cert: mine.cert,
       key: mine.key,

@@ -1,5 +1,4 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { z } from "zod";
 import {
@@ -11,7 +10,7 @@ import {
   ROLES,
   type Role,
 } from "../../protocol/index.js";
-import { type Config, ConfigError } from "../config.js";
+import { type Config, ConfigError, readOptionFile } from "../config.js";
 import { algorithmFor, SUPPORTED_KEYS } from "./key-algorithm.js";
 
 export type { Role };
@@ -132,7 +131,7 @@ export function createTokenVerifier(config: Config): TokenVerifier | null {
 
 /** Reads a PEM public key (a private key also works: its public half is used). */
 function readPublicKey(path: string): KeyObject {
-  const pem = readFileSync(path);
+  const pem = readOptionFile("AUTH_PUBLIC_KEY / --auth-public-key", path);
   try {
     return createPublicKey(pem);
   } catch {

@@ -185,8 +185,12 @@ export class Connection implements SessionState, SeatHolder {
       if (seat && this.#parks(code)) {
         this.unseated();
         const peerLeft = encode({ type: "peer-left", peerId: seat.peerId, reason: "dropped" });
-        const outcome = await this.#ctx.rooms.drop(seat, this.#received, peerLeft);
-        this.#ctx.logger.debug({ peerId: seat.peerId, outcome }, "socket dropped");
+        try {
+          const outcome = await this.#ctx.rooms.drop(seat, this.#received, peerLeft);
+          this.#ctx.logger.debug({ peerId: seat.peerId, outcome }, "socket dropped");
+        } catch (error) {
+          await this.#dropFailed(seat, peerLeft, error);
+        }
         return;
       }
       // A goodbye from the client is leaving; anything else is losing it.
@@ -198,6 +202,34 @@ export class Connection implements SessionState, SeatHolder {
         else throw error;
       }
     });
+  }
+
+  /**
+   * The store failed to park a dropped socket's member. Unreachable: it
+   * retries by itself once back. Otherwise the member leaves at once (one
+   * `peer-left`), rather than stay in its room for good.
+   */
+  async #dropFailed(seat: Seat, peerLeft: string, error: unknown): Promise<void> {
+    const { peerId, roomId } = seat;
+    if (error instanceof StoreUnavailableError) {
+      this.#ctx.logger.warn(
+        { peerId, roomId },
+        "store unavailable: a dropped socket's member is parked once it is back",
+      );
+      return;
+    }
+    try {
+      await this.#ctx.rooms.leave(seat, this.#received, peerLeft);
+      this.#ctx.logger.error(
+        { err: error, peerId, roomId },
+        "could not park a dropped socket's member; it left instead",
+      );
+    } catch (again) {
+      this.#ctx.logger.error(
+        { err: error, again, peerId, roomId },
+        "could not park a dropped socket's member nor take it out: it stays as a ghost",
+      );
+    }
   }
 
   /**
