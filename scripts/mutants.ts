@@ -198,6 +198,20 @@ const MUTANTS: readonly Mutant[] = [
     tests: ["test/integration/limits-mesh.test.ts"],
   },
   {
+    name: "j. room-mates not counted on resume",
+    file: "src/server/signaling/handlers.ts",
+    find: "    count: others.length,\n    asOf: result.lastSeq,",
+    replace: "    count: 0,\n    asOf: result.lastSeq,",
+    tests: ["test/integration/limits-mesh.test.ts"],
+  },
+  {
+    name: "j. room-mates who leave not counted",
+    file: "src/server/signaling/connection.ts",
+    find: "else if (frame.startsWith(PEER_LEFT_PREFIX) && this.#roomMates > 0) this.#roomMates--;",
+    replace: "",
+    tests: ["test/integration/limits-mesh.test.ts"],
+  },
+  {
     name: "k. refusals counted in a row again (reset on every accept)",
     file: "src/server/limits/message-limiter.ts",
     find: '      this.#bucket.take(cost);\n      return "accept";',

@@ -3,6 +3,7 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { manualClock } from "../helpers/clock.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import type { TestClient } from "../helpers/test-client.js";
+import { eventually } from "../helpers/wait.js";
 
 /** A browser-sized offer: about 3.7 KB of SDP. */
 const SDP = `v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\n${"a=rtpmap:111 opus/48000/2\r\n".repeat(136)}`;
@@ -78,6 +79,54 @@ describe("a mesh newcomer under default limits (room of MAX_ROOM_CAPACITY)", () 
     }
     // Not one refusal.
     await newcomer.expectNothing();
+  });
+
+  it("counts the room-mates a member resumes into: its ICE restart to 15 peers all arrives", async () => {
+    const members = await fillRoom(server, "mesh-resume", 16);
+    const back = members[0] as { client: TestClient; peerId: string };
+    const token = String(back.client.joinedMessage?.resumeToken);
+    const lastSeq = back.client.lastSeq;
+    await back.client.terminate();
+    await eventually(async () => {
+      assert.equal((await server.app.rooms.stats()).parked, 1, "the dropped member parked");
+    });
+    const again = await server.connect();
+    again.send({ type: "resume", peerId: back.peerId, resumeToken: token, lastSeq });
+    const resumed = await again.next("resumed");
+    assert.equal((resumed.peerIds as string[]).length, 15);
+    const others = members.slice(1);
+    for (const { peerId } of others) again.send({ type: "offer", sdp: SDP, to: peerId });
+    for (let i = 0; i < CANDIDATES_PER_PEER; i++) {
+      for (const { peerId } of others)
+        again.send({ type: "ice", candidate: candidate(i), to: peerId });
+    }
+    for (const { client } of others) {
+      assert.equal((await client.next("offer")).from, back.peerId);
+      for (let i = 0; i < CANDIDATES_PER_PEER; i++) await client.next("ice");
+    }
+    await again.expectNothing();
+  });
+
+  it("counts room-mates who leave: with one left, a 1:1 allowance again", async () => {
+    const members = await fillRoom(server, "mesh-emptying", 16);
+    const [a, b] = members as [
+      { client: TestClient; peerId: string },
+      { client: TestClient; peerId: string },
+    ];
+    for (const { client } of members.slice(2)) {
+      client.send({ type: "leave" });
+      await client.nextSkipping("left", ["peer-left"]);
+    }
+    for (let i = 0; i < 14; i++) {
+      await a.client.next("peer-left");
+      await b.client.next("peer-left");
+    }
+    // 250 at once to the one room-mate: the 1:1 burst (less the join's token), then refused.
+    for (let i = 0; i < 250; i++)
+      a.client.send({ type: "ice", candidate: candidate(i), to: b.peerId });
+    await a.client.nextError("rate-limited");
+    for (let i = 0; i < 199; i++) await b.client.next("ice");
+    await b.client.expectNothing();
   });
 
   it("still closes a member of that room who floods", async () => {
