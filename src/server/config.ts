@@ -204,7 +204,7 @@ export const OPTIONS = {
     flag: "turn-ttl",
     schema: int(60, 7 * 24 * 3600).default(3600),
     default: "3600",
-    help: "lifetime of minted TURN credentials in seconds",
+    help: "lifetime of minted TURN credentials in seconds (at most 300 without auth)",
   },
   authSecret: {
     env: "AUTH_SECRET",
