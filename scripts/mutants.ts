@@ -250,14 +250,14 @@ const MUTANTS: readonly Mutant[] = [
   {
     name: "p. a failing leave on close leaves a ghost",
     file: "src/server/signaling/connection.ts",
-    find: "        if (seat) await this.#leaveLater(seat, error);",
+    find: '        if (seat) await this.#settleFailed(seat, "leave", error);',
     replace: "        if (seat) return;",
     tests: ["test/integration/internal-errors.test.ts"],
   },
   {
     name: "p. a failing park on drop leaves a ghost",
     file: "src/server/signaling/connection.ts",
-    find: "          await this.#dropFailed(seat, peerLeft, error);",
+    find: '          await this.#settleFailed(seat, "park", error);',
     replace: "",
     tests: ["test/integration/internal-errors.test.ts"],
   },

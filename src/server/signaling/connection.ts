@@ -189,7 +189,7 @@ export class Connection implements SessionState, SeatHolder {
           const outcome = await this.#ctx.rooms.drop(seat, this.#received, peerLeft);
           this.#ctx.logger.debug({ peerId: seat.peerId, outcome }, "socket dropped");
         } catch (error) {
-          await this.#dropFailed(seat, peerLeft, error);
+          await this.#settleFailed(seat, "park", error);
         }
         return;
       }
@@ -198,67 +198,50 @@ export class Connection implements SessionState, SeatHolder {
       try {
         await leaveRoom(this.#ctx, this, clean ? "left" : "dropped");
       } catch (error) {
-        if (seat) await this.#leaveLater(seat, error);
+        if (seat) await this.#settleFailed(seat, "leave", error);
         else throw error;
       }
     });
   }
 
   /**
-   * The store failed to park a dropped socket's member. Unreachable: it
-   * retries by itself once back. Otherwise the member leaves at once (one
-   * `peer-left`), rather than stay in its room for good.
+   * The store failed to park (`failed` "park") or take out ("leave") a
+   * closed socket's member: without more, it would stay in its room for
+   * good, a ghost the others keep calling. An unreachable store retries by
+   * itself once it is back. Otherwise the other way is tried: a member that
+   * cannot be parked leaves at once, one that cannot leave is parked so its
+   * grace period ends it; either way one `peer-left`, and the operator
+   * hears of it.
    */
-  async #dropFailed(seat: Seat, peerLeft: string, error: unknown): Promise<void> {
+  async #settleFailed(seat: Seat, failed: "park" | "leave", error: unknown): Promise<void> {
     const { peerId, roomId } = seat;
+    const what =
+      failed === "park"
+        ? "park a dropped socket's member"
+        : "take a closed socket's member out of its room";
     if (error instanceof StoreUnavailableError) {
-      this.#ctx.logger.warn(
-        { peerId, roomId },
-        "store unavailable: a dropped socket's member is parked once it is back",
-      );
-      return;
-    }
-    try {
-      await this.#ctx.rooms.leave(seat, this.#received, peerLeft);
-      this.#ctx.logger.error(
-        { err: error, peerId, roomId },
-        "could not park a dropped socket's member; it left instead",
-      );
-    } catch (again) {
-      this.#ctx.logger.error(
-        { err: error, again, peerId, roomId },
-        "could not park a dropped socket's member nor take it out: it stays as a ghost",
-      );
-    }
-  }
-
-  /**
-   * The store failed to take a closed socket's member out: without more,
-   * it would stay in its room for good, a ghost the others keep calling.
-   * An unreachable store retries by itself once it is back; otherwise the
-   * member is parked instead, so its grace period ends it (one `peer-left`
-   * then). Either way the operator hears of it.
-   */
-  async #leaveLater(seat: Seat, error: unknown): Promise<void> {
-    const { peerId, roomId } = seat;
-    if (error instanceof StoreUnavailableError) {
-      this.#ctx.logger.warn(
-        { peerId, roomId },
-        "store unavailable: a closed socket's member leaves once it is back",
-      );
+      this.#ctx.logger.warn({ peerId, roomId }, `store unavailable: will ${what} once it is back`);
       return;
     }
     const peerLeft = encode({ type: "peer-left", peerId, reason: "dropped" });
     try {
-      const outcome = await this.#ctx.rooms.drop(seat, this.#received, peerLeft);
-      this.#ctx.logger.error(
-        { err: error, peerId, roomId, outcome },
-        "could not take a closed socket's member out of its room; parked it to expire instead",
-      );
+      if (failed === "park") {
+        await this.#ctx.rooms.leave(seat, this.#received, peerLeft);
+        this.#ctx.logger.error(
+          { err: error, peerId, roomId },
+          `could not ${what}; it left instead`,
+        );
+      } else {
+        const outcome = await this.#ctx.rooms.drop(seat, this.#received, peerLeft);
+        this.#ctx.logger.error(
+          { err: error, peerId, roomId, outcome },
+          `could not ${what}; parked it to expire instead`,
+        );
+      }
     } catch (again) {
       this.#ctx.logger.error(
         { err: error, again, peerId, roomId },
-        "could not take a closed socket's member out of its room: it stays as a ghost",
+        `could not ${what}, nor the other way: it stays as a ghost`,
       );
     }
   }
