@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startSignalroom } from "../../src/server/app.js";
 import { type Config, loadConfig, OPTIONS } from "../../src/server/config.js";
+import { OPENSSL, selfSignedCertificate } from "../helpers/certificates.js";
 import { captureLogs } from "../helpers/logs.js";
 import { type RedisServer, startRedis } from "../helpers/redis-server.js";
 import { startJwksServer } from "../helpers/tokens.js";
@@ -23,7 +24,6 @@ import { within } from "../helpers/wait.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const CLI = join(ROOT, "src", "server", "cli.ts");
-const OPENSSL = "/usr/bin/openssl";
 /** The line after every configuration error. */
 const HINT = "(signalroom --help lists every option)";
 /** A CLI that neither starts nor fails within this is a failure of its own. */
@@ -84,37 +84,6 @@ function assertConfigError(run: CliRun, firstLine: string | RegExp): void {
   } else {
     assert.deepEqual(lines, [firstLine, HINT, ""], shown);
   }
-}
-
-/** A self-signed P-256 certificate and its key (PKCS#8 PEM) in `dir`, named after `name`. */
-function selfSignedCertificate(dir: string, name: string): { cert: string; key: string } {
-  if (!existsSync(OPENSSL)) {
-    assert.fail("install openssl: apt-get install -y openssl");
-  }
-  const cert = join(dir, `${name}-cert.pem`);
-  const key = join(dir, `${name}-key.pem`);
-  execFileSync(
-    OPENSSL,
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      `/CN=${name}`,
-      "-keyout",
-      key,
-      "-out",
-      cert,
-    ],
-    { stdio: "pipe", timeout: 10_000 },
-  );
-  return { cert, key };
 }
 
 interface Fixtures {

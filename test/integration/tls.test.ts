@@ -1,50 +1,15 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type { IncomingHttpHeaders } from "node:http";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CONTENT_SECURITY_POLICY } from "../../src/server/http/routes.js";
+import { selfSignedCertificate } from "../helpers/certificates.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { TestClient } from "../helpers/test-client.js";
 import { eventually } from "../helpers/wait.js";
-
-const OPENSSL = "/usr/bin/openssl";
-
-/** A self-signed P-256 certificate for 127.0.0.1 and localhost, valid for a day. */
-function selfSignedCertificate(dir: string): { cert: string; key: string } {
-  if (!existsSync(OPENSSL)) {
-    assert.fail(`${OPENSSL} is missing: apt-get install -y openssl`);
-  }
-  const cert = join(dir, "cert.pem");
-  const key = join(dir, "key.pem");
-  execFileSync(
-    OPENSSL,
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-    ],
-    { stdio: "pipe", timeout: 10_000 },
-  );
-  return { cert, key };
-}
 
 /** GET over HTTPS trusting only `ca`; resolves with status, headers and body. */
 function httpsGet(
