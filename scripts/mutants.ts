@@ -8,6 +8,7 @@
  *
  *   npx tsx scripts/mutants.ts            every mutant
  *   npx tsx scripts/mutants.ts 4001 quality   mutants whose name contains any of the words
+ *   npx tsx scripts/mutants.ts --no-baseline  skip the baseline (npm test: the suite just passed)
  *
  * A `find` string must occur exactly once in its file, or the mutant is
  * STALE (the code moved: update the mutant). Before the mutants, the
@@ -454,7 +455,11 @@ function table(rows: readonly Row[]): string {
 }
 
 async function main(): Promise<number> {
-  const words = process.argv.slice(2).map((w) => w.toLowerCase());
+  const args = process.argv.slice(2);
+  // `npm test` runs the whole suite on this very tree just before: the
+  // baseline would run the same files a second time.
+  const skipBaseline = args.includes("--no-baseline");
+  const words = args.filter((a) => a !== "--no-baseline").map((w) => w.toLowerCase());
   const chosen = MUTANTS.filter(
     (m) => words.length === 0 || words.some((w) => m.name.toLowerCase().includes(w)),
   );
@@ -487,30 +492,34 @@ async function main(): Promise<number> {
   // Baseline: the pinning tests pass on the unmutated code.
   const testFiles = [...new Set(live.flatMap((m) => m.tests))];
   const baselineStarted = performance.now();
-  const baseDir = copyRepo();
-  let baseline: Run;
+  const baseDir = skipBaseline ? null : copyRepo();
+  let baseline: Run = { ok: true, timedOut: false, output: "" };
   try {
-    const build = needsWebBuild(testFiles) ? await buildWeb(baseDir) : null;
-    if (build && !build.ok) baseline = build;
-    else {
-      const node = testFiles.filter((t) => !needsWebBuild([t]));
-      const browser = testFiles.filter((t) => needsWebBuild([t]));
-      const [a, b] = await Promise.all([
-        node.length > 0 ? runTests(baseDir, node) : null,
-        browser.length > 0 ? runTests(baseDir, browser) : null,
-      ]);
-      baseline = {
-        ok: (a?.ok ?? true) && (b?.ok ?? true),
-        timedOut: (a?.timedOut ?? false) || (b?.timedOut ?? false),
-        output: `${a?.output ?? ""}\n${b?.output ?? ""}`,
-      };
+    if (baseDir !== null) {
+      const build = needsWebBuild(testFiles) ? await buildWeb(baseDir) : null;
+      if (build && !build.ok) baseline = build;
+      else {
+        const node = testFiles.filter((t) => !needsWebBuild([t]));
+        const browser = testFiles.filter((t) => needsWebBuild([t]));
+        const [a, b] = await Promise.all([
+          node.length > 0 ? runTests(baseDir, node) : null,
+          browser.length > 0 ? runTests(baseDir, browser) : null,
+        ]);
+        baseline = {
+          ok: (a?.ok ?? true) && (b?.ok ?? true),
+          timedOut: (a?.timedOut ?? false) || (b?.timedOut ?? false),
+          output: `${a?.output ?? ""}\n${b?.output ?? ""}`,
+        };
+      }
     }
   } finally {
-    rmSync(baseDir, { recursive: true, force: true });
+    if (baseDir !== null) rmSync(baseDir, { recursive: true, force: true });
   }
   const baselineSeconds = (performance.now() - baselineStarted) / 1000;
   console.log(
-    `baseline (${testFiles.length} test files, unmutated): ${baseline.ok ? "pass" : "FAIL"} in ${baselineSeconds.toFixed(1)} s`,
+    baseDir === null
+      ? "baseline skipped (--no-baseline: the suite just passed on this tree)"
+      : `baseline (${testFiles.length} test files, unmutated): ${baseline.ok ? "pass" : "FAIL"} in ${baselineSeconds.toFixed(1)} s`,
   );
   if (!baseline.ok) {
     console.log(failureSummary(baseline.output));
