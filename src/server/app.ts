@@ -21,11 +21,13 @@ import {
 } from "./config.js";
 import { checkTrustProxy, clientAddressResolver } from "./http/client-address.js";
 import { iceServersReply, OPEN_TURN_TTL_SECONDS } from "./http/ice-servers.js";
-import { createRequestHandler } from "./http/routes.js";
+import { requestUrl } from "./http/request-url.js";
+import { createRequestHandler, type MetricsEndpoint, serveMetrics } from "./http/routes.js";
 import { AddressLimiter } from "./limits/address-limiter.js";
 import { ConnectionCounter } from "./limits/connection-counter.js";
 import { type Clock, monotonicClock } from "./limits/token-bucket.js";
 import { createLogger } from "./observability/logger.js";
+import { Metrics } from "./observability/metrics.js";
 import { MemoryRooms } from "./rooms/memory.js";
 import type { Rooms, RoomsOptions } from "./rooms/rooms.js";
 import type { SignalingContext } from "./signaling/context.js";
@@ -58,6 +60,8 @@ export interface Signalroom {
   readonly port: number;
   readonly rooms: Rooms;
   readonly logger: Logger;
+  /** `http://host:port` of the METRICS_PORT listener, if there is one. */
+  readonly metricsUrl: string | null;
   /** Open WebSocket connections. */
   connections(): number;
   /** Members with a socket on this process. */
@@ -85,7 +89,7 @@ export async function startSignalroom(
   config: Config,
   options: SignalroomOptions = {},
 ): Promise<Signalroom> {
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel, config.logFormat);
   if (config.trustProxy !== undefined) {
     const problem = checkTrustProxy(config.trustProxy);
     if (problem) throw new ConfigError(`TRUST_PROXY / --trust-proxy: ${problem}`);
@@ -125,7 +129,13 @@ export async function startSignalroom(
   const rooms: Rooms =
     cluster?.rooms ??
     (options.createRooms ? await options.createRooms(roomsOptions) : new MemoryRooms(roomsOptions));
+  const metrics = new Metrics({
+    connections: () => gateway.connections,
+    stats: () => rooms.stats(),
+    ...(cluster ? { redis: () => cluster.node.state() } : {}),
+  });
   const ctx: SignalingContext = {
+    metrics,
     rooms,
     seats,
     graceMs: config.resumeGraceMs,
@@ -165,6 +175,22 @@ export async function startSignalroom(
     logger.warn({ webRoot: config.webRoot }, "web app not found; run `npm run build`");
   }
   const tls = tlsFiles !== null;
+  const metricsEndpoint: MetricsEndpoint = {
+    token: config.metricsToken,
+    logger,
+    scrape: () => metrics.scrape(),
+  };
+  // Off the public port when asked: only /metrics, on its own address.
+  const metricsServer =
+    config.metricsPort === undefined
+      ? null
+      : createHttpServer((req, res) => {
+          if (requestUrl(req.url)?.pathname === "/metrics") serveMetrics(req, res, metricsEndpoint);
+          else {
+            res.writeHead(404, { "Content-Type": "application/json; charset=utf-8" });
+            res.end('{"error":"not found"}');
+          }
+        });
   const iceServersLimiter = new AddressLimiter(
     config.iceServersPerMinute,
     ICE_SERVERS_BURST,
@@ -179,6 +205,7 @@ export async function startSignalroom(
     iceServers: (req, token) => {
       const address = clientAddress(req);
       if (!iceServersLimiter.take(address)) {
+        metrics.limit("ice-servers");
         return Promise.resolve({
           status: 429,
           body: { error: "rate-limited", message: "too many requests; slow down" },
@@ -196,6 +223,7 @@ export async function startSignalroom(
       ...(await (cluster ? rooms.stats().catch(() => ({})) : rooms.stats())),
     }),
     ready: () => !draining && rooms.ready(),
+    metrics: config.metricsPort === undefined ? metricsEndpoint : null,
   });
   const server: Server = tlsFiles
     ? createHttpsServer(tlsFiles, handler)
@@ -207,18 +235,25 @@ export async function startSignalroom(
   });
 
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(config.port, config.host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    await listen(server, config.port, config.host);
   } catch (error) {
     // Nothing may outlive a failed start: the heartbeat, the store, Redis.
     await gateway.close(0);
     await rooms.close();
     throw listenError(error, config);
+  }
+  if (metricsServer) {
+    try {
+      await listen(metricsServer, config.metricsPort ?? 0, config.metricsHost);
+    } catch (error) {
+      await gateway.close(0);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rooms.close();
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new ConfigError(
+        `METRICS_PORT / --metrics-port: cannot listen on ${config.metricsHost}:${config.metricsPort} (${code ?? (error as Error).message})`,
+      );
+    }
   }
   const { port } = server.address() as AddressInfo;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
@@ -231,9 +266,13 @@ export async function startSignalroom(
   for (const warning of configWarnings(config)) logger.warn(warning);
 
   let closing: Promise<void> | null = null;
+  const metricsAddress = metricsServer?.address() as AddressInfo | undefined;
   return {
     url,
     port,
+    metricsUrl: metricsAddress
+      ? `http://${metricsAddress.family === "IPv6" ? `[${metricsAddress.address}]` : metricsAddress.address}:${metricsAddress.port}`
+      : null,
     rooms,
     logger,
     connections: () => gateway.connections,
@@ -253,11 +292,26 @@ export async function startSignalroom(
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await stopped;
+        if (metricsServer) {
+          const gone = new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+          metricsServer.closeAllConnections();
+          await gone;
+        }
         await rooms.close();
       })();
       return closing;
     },
   };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
 }
 
 /**

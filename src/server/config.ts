@@ -347,6 +347,37 @@ export const OPTIONS = {
     default: "30000",
     help: "a socket that has not joined a room by then is closed (4002)",
   },
+  metricsToken: {
+    env: "METRICS_TOKEN",
+    flag: "metrics-token",
+    schema: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+    default: "none",
+    secret: true,
+    help: "bearer token that GET /metrics requires; unset: /metrics answers anyone who can reach it",
+  },
+  metricsPort: {
+    env: "METRICS_PORT",
+    flag: "metrics-port",
+    schema: int(0, 65535).optional(),
+    default: "none",
+    help: "serve /metrics on this port (on METRICS_HOST) instead of the main one",
+  },
+  metricsHost: {
+    env: "METRICS_HOST",
+    flag: "metrics-host",
+    schema: z.string().min(1).default("127.0.0.1"),
+    default: "127.0.0.1",
+    help: "address the METRICS_PORT listener binds",
+  },
+  logFormat: {
+    env: "LOG_FORMAT",
+    flag: "log-format",
+    schema: z
+      .enum(["auto", "json", "pretty"], { error: 'must be "auto", "json" or "pretty"' })
+      .default("auto"),
+    default: "auto",
+    help: "json (one JSON object per line), pretty (readable lines), or auto: pretty on a terminal, else json",
+  },
   logLevel: {
     env: "LOG_LEVEL",
     flag: "log-level",
@@ -356,7 +387,7 @@ export const OPTIONS = {
       })
       .default("info"),
     default: "info",
-    help: "fatal, error, warn, info, debug, trace or silent; JSON lines on stdout",
+    help: "fatal, error, warn, info, debug, trace or silent (logs go to stdout)",
   },
   webRoot: {
     env: "WEB_ROOT",

@@ -92,6 +92,7 @@ function around(apps: Signalroom[], stop: () => Promise<void>): TestServer {
       : {
           url: first.url,
           port: first.port,
+          metricsUrl: first.metricsUrl,
           rooms: first.rooms,
           logger: first.logger,
           connections: () => apps.reduce((n, a) => n + a.connections(), 0),

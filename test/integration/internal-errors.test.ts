@@ -224,6 +224,7 @@ describe("an exception behind an HTTP answer", () => {
       logger: logs.logger,
       health: async () => ({}),
       ready: () => true,
+      metrics: null,
       iceServers: () => Promise.reject(new Error("minting went wrong")),
     });
     const http = createServer(handler);

@@ -33,6 +33,8 @@ describe("loadConfig", () => {
       "trustProxy",
       "redisUrl",
       "nodeId",
+      "metricsToken",
+      "metricsPort",
     ] as const) {
       assert.equal(config[key], undefined, key);
     }
@@ -69,6 +71,8 @@ describe("loadConfig", () => {
       iceServersPerMinute: 30,
       maxBufferedBytes: 1048576,
       joinTimeoutMs: 30000,
+      metricsHost: "127.0.0.1",
+      logFormat: "auto",
       logLevel: "info",
       webRoot: "string",
     });
@@ -129,6 +133,10 @@ describe("loadConfig", () => {
     ["iceServersPerMinute", "12", 12],
     ["maxBufferedBytes", "65536", 65536],
     ["joinTimeoutMs", "7000", 7000],
+    ["metricsToken", "m".repeat(16), "m".repeat(16)],
+    ["metricsPort", "9100", 9100],
+    ["metricsHost", "0.0.0.0", "0.0.0.0"],
+    ["logFormat", "pretty", "pretty"],
     ["logLevel", "debug", "debug"],
     ["webRoot", "/srv/web", "/srv/web"],
   ];

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import { existsSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
@@ -22,8 +23,59 @@ export interface HttpDeps {
   readonly logger: Logger;
   /** False while draining for shutdown: `/readyz` answers 503 so balancers stop sending. */
   readonly ready: () => boolean;
+  /** `/metrics` on this listener, or null when it has its own (METRICS_PORT). */
+  readonly metrics: MetricsEndpoint | null;
   /** ICE servers for the bearer of `token` (undefined when none was sent), asked by `req`. */
   readonly iceServers: (req: IncomingMessage, token: string | undefined) => Promise<JsonReply>;
+}
+
+/** What `GET /metrics` serves, and the bearer token it requires (METRICS_TOKEN), if any. */
+export interface MetricsEndpoint {
+  readonly token: string | undefined;
+  readonly logger: Logger;
+  scrape(): Promise<{ contentType: string; body: string }>;
+}
+
+/**
+ * `GET /metrics`: the Prometheus text format, behind the bearer token when
+ * one is configured (compared in constant time, as digests, so neither its
+ * content nor its length leaks through timing).
+ */
+export function serveMetrics(
+  req: IncomingMessage,
+  res: ServerResponse,
+  metrics: MetricsEndpoint,
+): void {
+  const method = req.method ?? "GET";
+  if (method !== "GET" && method !== "HEAD") {
+    methodNotAllowed(res);
+    return;
+  }
+  res.setHeader("Cache-Control", "no-store");
+  if (metrics.token !== undefined && !sameSecret(bearerToken(req), metrics.token)) {
+    res.setHeader("WWW-Authenticate", 'Bearer realm="metrics"');
+    sendJson(res, 401, { error: "unauthorized", message: "a metrics token is required" });
+    return;
+  }
+  metrics.scrape().then(
+    ({ contentType, body }) => {
+      res.writeHead(200, {
+        "Content-Type": contentType,
+        "Content-Length": Buffer.byteLength(body),
+      });
+      res.end(method === "HEAD" ? undefined : body);
+    },
+    (error: unknown) => {
+      metrics.logger.error({ err: error }, "/metrics failed");
+      sendJson(res, 500, { error: "internal", message: "internal server error" });
+    },
+  );
+}
+
+function sameSecret(given: string | undefined, expected: string): boolean {
+  if (given === undefined) return false;
+  const digest = (text: string) => createHash("sha256").update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 /**
@@ -96,6 +148,10 @@ export function createRequestHandler(deps: HttpDeps) {
       res.setHeader("Cache-Control", "no-store");
       if (deps.ready()) sendJson(res, 200, { status: "ready" });
       else sendJson(res, 503, { status: "draining" });
+      return;
+    }
+    if (path === "/metrics" && deps.metrics !== null) {
+      serveMetrics(req, res, deps.metrics);
       return;
     }
     if (path === "/api/ice-servers") {

@@ -263,6 +263,11 @@ export class Connection implements SessionState, SeatHolder {
     return code === 1006;
   }
 
+  /** The code we closed the socket with, if we started the close. */
+  get closeCode(): number | undefined {
+    return this.#closeCode;
+  }
+
   get seat(): Seat | null {
     return this.#seat;
   }
@@ -439,6 +444,8 @@ export class Connection implements SessionState, SeatHolder {
    * frame.
    */
   async send(message: object): Promise<void> {
+    const { type, code } = message as { type?: unknown; code?: unknown };
+    if (type === "error") this.#ctx.metrics.error(String(code));
     const frame = this.encodeReply(message);
     const seat = this.#seat;
     if (seat === null) return this.write(frame);
@@ -457,6 +464,7 @@ export class Connection implements SessionState, SeatHolder {
     if (socket.bufferedAmount > this.#ctx.limits.maxBufferedBytes) {
       // A reader this far behind would make us hold its backlog forever.
       this.#ctx.logger.warn({ peerId: this.peerId }, "disconnecting a slow reader");
+      this.#ctx.metrics.limit("slow-reader");
       this.close(CLOSE_CODES.slowConsumer, "reading too slowly");
       return;
     }
@@ -499,12 +507,15 @@ export class Connection implements SessionState, SeatHolder {
       case "accept":
         return true;
       case "refuse":
+        this.#ctx.metrics.limit("messages");
         this.#enqueueFrame(() => sendError(this, protocolError("rate-limited")));
         return false;
       case "drop":
+        this.#ctx.metrics.limit("messages");
         this.#dropsUncounted++;
         return false;
       case "close":
+        this.#ctx.metrics.limit("flood-close");
         this.#ctx.logger.warn({ peerId: this.peerId }, "closing a flooding connection");
         this.close(CLOSE_CODES.policyViolation, "rate limit exceeded");
         return false;
@@ -529,6 +540,7 @@ export class Connection implements SessionState, SeatHolder {
       if (this.#seat === null && this.#expecting !== null) this.unseated();
       if (error instanceof StoreUnavailableError) {
         // Not numbered: the store that numbers frames is what is missing.
+        this.#ctx.metrics.error("unavailable");
         this.write(this.encodeReply(errorMessage(protocolError("unavailable"))));
         return;
       }
@@ -553,6 +565,7 @@ export class Connection implements SessionState, SeatHolder {
     try {
       await sendError(this, error);
     } catch {
+      this.#ctx.metrics.error("unavailable");
       this.write(this.encodeReply(errorMessage(protocolError("unavailable"))));
     }
   }

@@ -4,6 +4,7 @@ import type { TokenVerifier } from "../auth/join-tokens.js";
 import type { AddressLimiter } from "../limits/address-limiter.js";
 import type { MessageLimits } from "../limits/message-limiter.js";
 import type { Clock } from "../limits/token-bucket.js";
+import type { Metrics } from "../observability/metrics.js";
 import type { Rooms } from "../rooms/rooms.js";
 import type { LocalSeats } from "./local-seats.js";
 
@@ -27,6 +28,8 @@ export interface SignalingContext {
   readonly iceServers: (userId: string) => IceServer[];
   readonly limits: SessionLimits;
   readonly clock: Clock;
+  /** Counters and histograms for `/metrics`. */
+  readonly metrics: Metrics;
 }
 
 export interface SessionLimits {

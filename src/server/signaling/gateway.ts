@@ -98,11 +98,13 @@ export class SignalingGateway {
     }
 
     if (this.#connections.size + this.#opening >= this.#opts.maxConnections) {
+      this.#ctx.metrics.limit("max-connections");
       this.#refusedFull();
       return refuse(socket, 503, "Service Unavailable");
     }
     const address = this.#opts.clientAddress(req);
     if (!this.#opts.connectionsPerIp.tryAcquire(address)) {
+      this.#ctx.metrics.limit("connections-per-ip");
       this.#ctx.logger.info(
         { address },
         "refused a WebSocket: too many connections from one address",
@@ -163,6 +165,8 @@ export class SignalingGateway {
       this.#ctx.logger.debug({ peerId: connection.peerId, err: error.message }, "socket error");
     });
     ws.on("close", (code) => {
+      // Ours when we closed it (a flooder's socket is cut, 1006, after our 1008).
+      this.#ctx.metrics.closed(connection.closeCode ?? code);
       this.#connections.delete(ws);
       this.#opts.connectionsPerIp.release(address);
       this.#ctx.logger.debug({ peerId: connection.peerId, code }, "socket closed");

@@ -71,12 +71,18 @@ export type Handler = (
 
 const join: Handler = async (ctx, session, message) => {
   const room = normalizeRoomId(Object.hasOwn(message, "roomId") ? message.roomId : undefined);
-  if (!room.ok) return sendError(session, room.error);
+  if (!room.ok) {
+    ctx.metrics.join("bad-message");
+    return sendError(session, room.error);
+  }
   const parsed = joinSchema.safeParse(message);
   if (!parsed.success) {
+    ctx.metrics.join("bad-message");
     return sendError(session, protocolError("bad-message", describeIssues(parsed.error)));
   }
   if (!session.takeJoin()) {
+    ctx.metrics.join("rate-limited");
+    ctx.metrics.limit("joins");
     return sendError(session, protocolError("rate-limited", "too many joins; slow down"));
   }
   const { roomId } = room;
@@ -86,6 +92,7 @@ const join: Handler = async (ctx, session, message) => {
   if (ctx.verifier) {
     const token = parsed.data.token ?? session.connectionToken;
     if (token === undefined) {
+      ctx.metrics.join("unauthorized");
       return sendError(session, protocolError("unauthorized", "a join token is required"));
     }
     const verified = await ctx.verifier.verify(token);
@@ -96,9 +103,11 @@ const join: Handler = async (ctx, session, message) => {
           "cannot verify a join token",
         );
       }
+      ctx.metrics.join(verified.error.code === "internal" ? "error" : "unauthorized");
       return sendError(session, verified.error);
     }
     if (!tokenAdmits(verified.identity, roomId)) {
+      ctx.metrics.join("forbidden");
       return sendError(session, protocolError("forbidden", "the join token is for another room"));
     }
     identity = verified.identity;
@@ -139,10 +148,13 @@ const join: Handler = async (ctx, session, message) => {
     // Kicked or taken over meanwhile: that socket is closing, nothing to answer.
     if (result.reason === "stale") return session.unseated();
     if (result.reason === "locked") {
+      ctx.metrics.join("locked");
       return sendError(session, protocolError("forbidden", "the room is locked"));
     }
+    ctx.metrics.join("full");
     return session.send({ type: "full", roomId });
   }
+  ctx.metrics.join("ok");
   session.seated(result.seat, peer, 0, 0, {
     count: result.others.length,
     asOf: result.joinedSeq,
@@ -181,6 +193,7 @@ const leave: Handler = async (ctx, session) => {
 };
 
 const relay: Handler = async (ctx, session, message, text) => {
+  const started = performance.now();
   const seat = session.seat;
   if (seat === null) return sendError(session, protocolError("not-in-room"));
   // The hot path: the envelope is `type` (known by now) and an optional `to`.
@@ -209,6 +222,11 @@ const relay: Handler = async (ctx, session, message, text) => {
     if (result.reason === "not-in-room") session.unseated();
     return sendError(session, protocolError(result.reason));
   }
+  ctx.metrics.relayed(
+    message.type as string,
+    Buffer.byteLength(text),
+    (performance.now() - started) / 1000,
+  );
 };
 
 const kick: Handler = async (ctx, session, message) => {
@@ -280,9 +298,13 @@ const resume: Handler = async (ctx, session, message) => {
     );
   }
   if (!ctx.resumeFailures.allows(session.address)) {
+    ctx.metrics.resume("rate-limited");
+    ctx.metrics.limit("resume-failures");
     return sendError(session, protocolError("rate-limited", "too many refused resumes; join"));
   }
   if (!session.takeJoin()) {
+    ctx.metrics.resume("rate-limited");
+    ctx.metrics.limit("joins");
     return sendError(session, protocolError("rate-limited", "too many joins; slow down"));
   }
   const { peerId, resumeToken, lastSeq } = parsed.data;
@@ -297,8 +319,10 @@ const resume: Handler = async (ctx, session, message) => {
     session.unseated();
     ctx.resumeFailures.take(session.address);
     ctx.logger.debug({ reason: result.reason }, "refused a resume");
+    ctx.metrics.resume("failed");
     return sendError(session, protocolError("resume-failed"));
   }
+  ctx.metrics.resume("ok");
   const { info, others, seat } = result;
   session.write(
     session.encodeReply({
