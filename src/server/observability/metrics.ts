@@ -37,11 +37,6 @@ type RelayedType = (typeof RELAYED_TYPES)[number];
 /** Close codes counted as themselves; any other code a client picks is "other". */
 const KNOWN_CLOSE_CODES = new Set<number>([1000, 1001, 1005, 1006, ...Object.values(CLOSE_CODES)]);
 
-interface RelayChildren {
-  readonly frames: ReturnType<Counter<"type">["labels"]>;
-  readonly bytes: ReturnType<Counter<"type">["labels"]>;
-}
-
 /** What the registry reads when scraped (gauges that are not counted as they happen). */
 export interface MetricsSources {
   /** Open WebSockets on this process. */
@@ -62,15 +57,15 @@ export interface MetricsSources {
 export class Metrics {
   readonly registry = new Registry();
   readonly #joins: Counter<"result">;
-  readonly #relayedFrames: Counter<"type">;
-  readonly #relayedBytes: Counter<"type">;
   readonly #relaySeconds: Histogram;
   readonly #errors: Counter<"code">;
   readonly #closes: Counter<"code">;
   readonly #limits: Counter<"limit">;
   readonly #resumes: Counter<"result">;
-  /** Pre-bound children of the hot-path metrics, one per relayed type. */
-  readonly #relay: Record<RelayedType, RelayChildren>;
+  /** Relayed frames and bytes by type, counted as plain numbers (see the constructor). */
+  readonly #relayed = Object.fromEntries(
+    RELAYED_TYPES.map((type) => [type, { frames: 0, bytes: 0 }]),
+  ) as Record<RelayedType, { frames: number; bytes: number }>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -124,17 +119,28 @@ export class Metrics {
       labelNames: ["result"],
       registers,
     });
-    this.#relayedFrames = new Counter({
+    // The hot path counts into plain numbers; the counters take them at
+    // scrape time (a labelled inc hashes its labels on every call).
+    const relayed = this.#relayed;
+    new Counter({
       name: "signalroom_relayed_frames_total",
       help: "Frames relayed from one member to others, by type (a broadcast counts once)",
       labelNames: ["type"],
       registers,
+      collect() {
+        this.reset();
+        for (const type of RELAYED_TYPES) this.inc({ type }, relayed[type].frames);
+      },
     });
-    this.#relayedBytes = new Counter({
+    new Counter({
       name: "signalroom_relayed_bytes_total",
       help: "Bytes of relayed frames as received, by type",
       labelNames: ["type"],
       registers,
+      collect() {
+        this.reset();
+        for (const type of RELAYED_TYPES) this.inc({ type }, relayed[type].bytes);
+      },
     });
     this.#relaySeconds = new Histogram({
       name: "signalroom_relay_seconds",
@@ -172,19 +178,6 @@ export class Metrics {
     for (const result of RESUME_RESULTS) this.#resumes.inc({ result }, 0);
     for (const limit of LIMITS) this.#limits.inc({ limit }, 0);
     for (const code of Object.keys(ERROR_CODES)) this.#errors.inc({ code }, 0);
-    this.#relay = Object.fromEntries(
-      RELAYED_TYPES.map((type) => [
-        type,
-        {
-          frames: this.#relayedFrames.labels(type),
-          bytes: this.#relayedBytes.labels(type),
-        },
-      ]),
-    ) as Record<RelayedType, RelayChildren>;
-    for (const type of RELAYED_TYPES) {
-      this.#relay[type].frames.inc(0);
-      this.#relay[type].bytes.inc(0);
-    }
   }
 
   join(result: JoinResult): void {
@@ -193,10 +186,10 @@ export class Metrics {
 
   /** One relayed frame of `bytes` bytes, handled in `seconds`. */
   relayed(type: string, bytes: number, seconds: number): void {
-    const child = this.#relay[type as RelayedType];
-    if (!child) return;
-    child.frames.inc();
-    child.bytes.inc(bytes);
+    const counts = this.#relayed[type as RelayedType];
+    if (counts === undefined) return;
+    counts.frames++;
+    counts.bytes += bytes;
     this.#relaySeconds.observe(seconds);
   }
 
