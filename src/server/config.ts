@@ -347,6 +347,23 @@ export const OPTIONS = {
     default: "30000",
     help: "a socket that has not joined a room by then is closed (4002)",
   },
+  webhookUrl: {
+    env: "WEBHOOK_URL",
+    flag: "webhook-url",
+    schema: optionalString.pipe(
+      z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).optional(),
+    ),
+    default: "none",
+    help: "POST room-started, peer-joined, peer-left and room-finished events here (signed; needs WEBHOOK_SECRET)",
+  },
+  webhookSecret: {
+    env: "WEBHOOK_SECRET",
+    flag: "webhook-secret",
+    schema: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+    default: "none",
+    secret: true,
+    help: "HMAC-SHA256 key of the Signalroom-Signature header on webhook requests",
+  },
   metricsToken: {
     env: "METRICS_TOKEN",
     flag: "metrics-token",
@@ -453,6 +470,13 @@ const configSchema = z
         code: "custom",
         path: ["authJwksUrl"],
         message: "must be https:// (plain http is allowed only to a loopback host)",
+      });
+    }
+    if ((c.webhookUrl === undefined) !== (c.webhookSecret === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["webhookUrl"],
+        message: "WEBHOOK_URL and WEBHOOK_SECRET go together (requests are always signed)",
       });
     }
     if (c.maxPeers > c.maxRoomCapacity) {

@@ -35,6 +35,8 @@ describe("loadConfig", () => {
       "nodeId",
       "metricsToken",
       "metricsPort",
+      "webhookUrl",
+      "webhookSecret",
     ] as const) {
       assert.equal(config[key], undefined, key);
     }
@@ -133,6 +135,8 @@ describe("loadConfig", () => {
     ["iceServersPerMinute", "12", 12],
     ["maxBufferedBytes", "65536", 65536],
     ["joinTimeoutMs", "7000", 7000],
+    ["webhookUrl", "https://hooks.example/signalroom", "https://hooks.example/signalroom"],
+    ["webhookSecret", "w".repeat(16), "w".repeat(16)],
     ["metricsToken", "m".repeat(16), "m".repeat(16)],
     ["metricsPort", "9100", 9100],
     ["metricsHost", "0.0.0.0", "0.0.0.0"],
@@ -188,6 +192,10 @@ describe("loadConfig", () => {
       /ALLOWED_ORIGINS/,
     );
     assertConfigError(() => loadConfig({ env: { AUTH_JWKS_URL: "ftp://x" } }), /AUTH_JWKS_URL/);
+    assertConfigError(
+      () => loadConfig({ env: { WEBHOOK_URL: "https://hooks.example/x" } }),
+      /^WEBHOOK_URL \/ --webhook-url: WEBHOOK_URL and WEBHOOK_SECRET go together/,
+    );
   });
 
   it("refuses a frame limit above the slow-reader bound (the first big frame would cut its reader)", () => {

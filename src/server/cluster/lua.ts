@@ -269,8 +269,9 @@ local seq, floor, oldNode, oldGen = tonumber(f[2]), tonumber(f[3]), f[4], f[5]
 if last > seq or last + 1 < floor then
   -- The owner asked but what it missed is gone: its place is useless now.
   if oldNode ~= '' then redis.call('PUBLISH', CH .. oldNode, 'r\\n' .. peer .. '\\n' .. oldGen) end
+  local id = redis.call('HGET', room, 'id') or ''
   local deleted, was = remove(peer, ARGV[8])
-  return {'gap', deleted, was, oldNode}
+  return {'gap', deleted, was, oldNode, id}
 end
 local gen = now_us()
 if gen <= tonumber(oldGen) then gen = tonumber(oldGen) + 1 end
@@ -312,8 +313,9 @@ local u = redis.call('HGET', mk(peer), 'until')
 if not u then return {'gone'} end
 if u == '0' then return {'attached'} end
 if tonumber(u) > now_ms() then return {'later', u} end
+local id = redis.call('HGET', room, 'id') or ''
 local deleted = remove(peer, ARGV[5])
-return {'expired', deleted}
+return {'expired', deleted, id}
 `;
 
 /** ARGV[4..]: peer, deadNode, graceMs, peerLeft. A member whose node died is parked from now. */
@@ -322,8 +324,9 @@ local peer, dead, grace = ARGV[4], ARGV[5], tonumber(ARGV[6])
 local m = mk(peer)
 if redis.call('HGET', m, 'node') ~= dead then return {'no'} end
 if grace == 0 then
+  local id = redis.call('HGET', room, 'id') or ''
   local deleted = remove(peer, ARGV[7])
-  return {'left', deleted}
+  return {'left', deleted, id}
 end
 local untilMs = now_ms() + grace
 -- A new generation: whatever the dead node still tries for it is stale.

@@ -8,6 +8,7 @@ import {
   type KickOutcome,
   type LockFrames,
   type LockOutcome,
+  leftReason,
   type Numbered,
   type PeerInfo,
   type ResumeOutcome,
@@ -114,6 +115,8 @@ export class RedisRooms implements Rooms {
     }
     const [, gen, locked, created, ownSeq] = r as [string, string, number, number, number];
     this.#node.count({ rooms: Number(created), members: 1 });
+    if (Number(created) === 1) this.#opts.events?.({ type: "room-started", roomId });
+    this.#opts.events?.({ type: "peer-joined", roomId, peer });
     return {
       ok: true,
       seat: { peerId: peer.peerId, roomId, gen: Number(gen) },
@@ -136,7 +139,7 @@ export class RedisRooms implements Rooms {
       peerLeft,
     ])) as LuaReply[];
     if (r[0] !== "ok") return false;
-    this.#gone(seat, Number(r[1]), Number(r[2]));
+    this.#gone(seat, Number(r[1]), Number(r[2]), leftReason(peerLeft));
     return true;
   }
 
@@ -192,7 +195,7 @@ export class RedisRooms implements Rooms {
     if (r[0] === "stale") return "stale";
     this.#forgetSeat(entry);
     if (r[0] === "left") {
-      this.#gone(seat, Number(r[1]), Number(r[2]));
+      this.#gone(seat, Number(r[1]), Number(r[2]), leftReason(peerLeft));
       return "left";
     }
     await this.#call(() => this.#redis.zAdd(CLUSTER.parked, { score: Number(r[1]), value: entry }));
@@ -252,6 +255,7 @@ export class RedisRooms implements Rooms {
     const node = String(r[2] ?? "");
     this.#node.count({ members: -1, parked: -Number(r[3]) });
     this.#forgetSeat(`${tag}|${target}`, target, node);
+    this.#left(seat.roomId, target, "kicked", 0);
     return { ok: true, own: [{ seq: Number(r[1]), frame: frames.reply }] };
   }
 
@@ -300,6 +304,7 @@ export class RedisRooms implements Rooms {
       if (r[0] === "gap") {
         this.#node.count({ rooms: -Number(r[1]), members: -1, parked: -Number(r[2]) });
         this.#forgetSeat(entry, req.peerId, String(r[3] ?? ""));
+        this.#left(String(r[4] ?? ""), req.peerId, leftReason(req.peerLeft), Number(r[1]));
         return { ok: false, reason: "gap" };
       }
       return { ok: false, reason: r[0] === "bad-token" ? "bad-token" : "unknown" };
@@ -384,6 +389,7 @@ export class RedisRooms implements Rooms {
     if (r[0] === "expired") {
       this.#node.count({ rooms: -Number(r[1]), members: -1, parked: -1 });
       this.#deletePeerIndex(peerId);
+      this.#left(String(r[2] ?? ""), peerId, "dropped", Number(r[1]));
       return { state: "expired" };
     }
     return { state: "gone" };
@@ -425,14 +431,24 @@ export class RedisRooms implements Rooms {
     if (r[0] === "left") {
       this.#node.count({ rooms: -Number(r[1]), members: -1 });
       this.#deletePeerIndex(peerId);
+      this.#left(String(r[2] ?? ""), peerId, "dropped", Number(r[1]));
     }
     return null;
   }
 
   /** A member left (or was removed): counts and indexes follow. */
-  #gone(seat: Seat, roomDeleted: number, wasParked: number): void {
+  #gone(seat: Seat, roomDeleted: number, wasParked: number, reason: string): void {
     this.#node.count({ rooms: -roomDeleted, members: -1, parked: -wasParked });
     this.#forgetSeat(`${roomTag(seat.roomId)}|${seat.peerId}`, seat.peerId);
+    this.#left(seat.roomId, seat.peerId, reason, roomDeleted);
+  }
+
+  /** Events for a member that left, and its room if that emptied it. */
+  #left(roomId: string, peerId: string, reason: string, roomDeleted: number): void {
+    const events = this.#opts.events;
+    if (!events || roomId === "") return;
+    events({ type: "peer-left", roomId, peerId, reason });
+    if (roomDeleted === 1) events({ type: "room-finished", roomId });
   }
 
   /**

@@ -62,6 +62,7 @@ export class Metrics {
   readonly #closes: Counter<"code">;
   readonly #limits: Counter<"limit">;
   readonly #resumes: Counter<"result">;
+  readonly #webhooks: Counter<"result">;
   /** Relayed frames and bytes by type, counted as plain numbers (see the constructor). */
   readonly #relayed = Object.fromEntries(
     RELAYED_TYPES.map((type) => [type, { frames: 0, bytes: 0 }]),
@@ -172,6 +173,13 @@ export class Metrics {
       labelNames: ["result"],
       registers,
     });
+    this.#webhooks = new Counter({
+      name: "signalroom_webhooks_total",
+      help: "Webhook events by what became of them: delivered, failed (after retries), dropped (queue full)",
+      labelNames: ["result"],
+      registers,
+    });
+    for (const result of ["delivered", "failed", "dropped"]) this.#webhooks.inc({ result }, 0);
     // Every known series exists from the start, at 0: a rate over a
     // counter that appears only at its first event misses that event.
     for (const result of JOIN_RESULTS) this.#joins.inc({ result }, 0);
@@ -203,6 +211,10 @@ export class Metrics {
 
   limit(limit: LimitName): void {
     this.#limits.inc({ limit });
+  }
+
+  webhook(result: "delivered" | "failed" | "dropped"): void {
+    this.#webhooks.inc({ result });
   }
 
   resume(result: ResumeResult): void {

@@ -19,6 +19,7 @@ import type {
   RoomsOptions,
   Seat,
 } from "./rooms.js";
+import { leftReason } from "./rooms.js";
 
 const OK: DeliverResult = { ok: true };
 const UNKNOWN_PEER = { ok: false, reason: "unknown-peer" } as const;
@@ -102,6 +103,7 @@ export class MemoryRooms implements Rooms {
       if (req.capacity < 1) return { ok: false, reason: "full", left: current !== null };
       room = { members: new Map(), capacity: req.capacity, locked: false };
       this.#rooms.set(roomId, room);
+      this.#opts.events?.({ type: "room-started", roomId });
     }
     const others = [...room.members.values()];
     const previous = this.#byPeer.get(peer.peerId);
@@ -119,6 +121,7 @@ export class MemoryRooms implements Rooms {
     };
     room.members.set(peer.peerId, member);
     this.#byPeer.set(peer.peerId, member);
+    this.#opts.events?.({ type: "peer-joined", roomId, peer });
     // `joined` is seq 1 and never replayed: it holds the plain token.
     const joinedSeq = member.window.push("", 0);
     member.window.ack(joinedSeq);
@@ -233,7 +236,7 @@ export class MemoryRooms implements Rooms {
     const victim = target === seat.peerId ? undefined : room.members.get(target);
     if (!victim) return UNKNOWN_PEER;
     this.#push(victim, frames.kicked);
-    this.#forget(victim);
+    this.#forget(victim, "kicked");
     for (const other of room.members.values()) {
       if (other !== member) this.#push(other, frames.peerLeft);
     }
@@ -384,21 +387,26 @@ export class MemoryRooms implements Rooms {
 
   /** Out of its room and forgotten; the others get `peerLeft`. */
   #remove(member: MemberState, peerLeft: string): void {
-    if (!this.#forget(member)) return;
+    if (!this.#forget(member, leftReason(peerLeft))) return;
     const room = this.#rooms.get(member.roomId);
     if (!room) return;
     for (const other of room.members.values()) this.#push(other, peerLeft);
   }
 
-  /** Out of its room (deleted when it empties) and forgotten; nobody told. */
-  #forget(member: MemberState): boolean {
+  /** Out of its room (deleted when it empties) and forgotten; no member told (events are). */
+  #forget(member: MemberState, reason: string): boolean {
     if (this.#byPeer.get(member.peerId) !== member) return false;
     this.#byPeer.delete(member.peerId);
     this.#unpark(member);
     member.attached = false;
-    const room = this.#rooms.get(member.roomId);
-    room?.members.delete(member.peerId);
-    if (room?.members.size === 0) this.#rooms.delete(member.roomId);
+    const { roomId, peerId } = member;
+    const room = this.#rooms.get(roomId);
+    room?.members.delete(peerId);
+    this.#opts.events?.({ type: "peer-left", roomId, peerId, reason });
+    if (room?.members.size === 0) {
+      this.#rooms.delete(roomId);
+      this.#opts.events?.({ type: "room-finished", roomId });
+    }
     return true;
   }
 

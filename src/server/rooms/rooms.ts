@@ -277,6 +277,35 @@ export interface RoomsOptions {
   readonly bufferBytes: number;
   /** The others' `peer-left` when a parked member's grace period ends. */
   readonly expiredFrame: (peerId: string) => string;
+  /**
+   * Told of every change of membership, once, by whoever made it (in a
+   * cluster: the node whose store operation made it), in the order the
+   * store made them. For webhooks; must not throw or block.
+   */
+  readonly events?: (event: RoomEvent) => void;
+}
+
+/** A change of a room's membership, as webhooks report it. */
+export type RoomEvent =
+  | { readonly type: "room-started"; readonly roomId: string }
+  | { readonly type: "peer-joined"; readonly roomId: string; readonly peer: PeerInfo }
+  | {
+      readonly type: "peer-left";
+      readonly roomId: string;
+      readonly peerId: string;
+      /** As the others' `peer-left` says: left, dropped, kicked. */
+      readonly reason: string;
+    }
+  | { readonly type: "room-finished"; readonly roomId: string };
+
+/** The `reason` of an encoded `peer-left` frame (what a webhook reports). */
+export function leftReason(peerLeft: string): string {
+  try {
+    const { reason } = JSON.parse(peerLeft) as { reason?: unknown };
+    return typeof reason === "string" ? reason : "left";
+  } catch {
+    return "left";
+  }
 }
 
 /** A store that could not be reached or answered wrongly: requests get `unavailable`. */
