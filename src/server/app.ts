@@ -1,25 +1,12 @@
-import { createPrivateKey, X509Certificate } from "node:crypto";
-import { existsSync } from "node:fs";
 import { createServer as createHttpServer, type RequestListener, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { dirname, join } from "node:path";
-import { createSecureContext } from "node:tls";
-import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { encode } from "../protocol/index.js";
-import { createTokenVerifier } from "./auth/join-tokens.js";
 import { iceServersFor } from "./auth/turn-credentials.js";
 import { joinCluster } from "./cluster/index.js";
-import {
-  authEnabled,
-  type Config,
-  ConfigError,
-  DEFAULT_WEB_ROOT,
-  readOptionFile,
-  redactedConfig,
-} from "./config.js";
-import { checkTrustProxy, clientAddressResolver } from "./http/client-address.js";
+import { authEnabled, type Config, ConfigError, redactedConfig } from "./config.js";
+import { clientAddressResolver } from "./http/client-address.js";
 import { iceServersReply, OPEN_TURN_TTL_SECONDS } from "./http/ice-servers.js";
 import { requestUrl } from "./http/request-url.js";
 import { createRequestHandler, type MetricsEndpoint, serveMetrics } from "./http/routes.js";
@@ -28,6 +15,7 @@ import { ConnectionCounter } from "./limits/connection-counter.js";
 import { type Clock, monotonicClock } from "./limits/token-bucket.js";
 import { createLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
+import { preflight } from "./preflight.js";
 import { MemoryRooms } from "./rooms/memory.js";
 import type { Rooms, RoomsOptions } from "./rooms/rooms.js";
 import type { SignalingContext } from "./signaling/context.js";
@@ -90,23 +78,12 @@ export async function startSignalroom(
   options: SignalroomOptions = {},
 ): Promise<Signalroom> {
   const logger = options.logger ?? createLogger(config.logLevel, config.logFormat);
-  if (config.trustProxy !== undefined) {
-    const problem = checkTrustProxy(config.trustProxy);
-    if (problem) throw new ConfigError(`TRUST_PROXY / --trust-proxy: ${problem}`);
-  }
-  const verifier = createTokenVerifier(config);
+  // TRUST_PROXY, the token key, the TLS files and WEB_ROOT, checked before anything starts.
+  const { verifier, tlsFiles, webRoot } = preflight(config);
   // Without auth anyone may have credentials: what they get stops being useful soon.
   const turnTtl = authEnabled(config)
     ? config.turnTtlSeconds
     : Math.min(config.turnTtlSeconds, OPEN_TURN_TTL_SECONDS);
-  // Everything that can be wrong with files is found before anything starts.
-  const tlsFiles = readTlsFiles(config);
-  const webRoot = resolveWebRoot(config.webRoot);
-  if (webRoot === null && config.webRoot !== "" && config.webRoot !== DEFAULT_WEB_ROOT) {
-    throw new ConfigError(
-      `WEB_ROOT / --web-root: no index.html in ${config.webRoot} (build the app there, or --web-root "" to serve none)`,
-    );
-  }
   const clock = options.clock ?? monotonicClock;
   const seats = new LocalSeats();
   const roomsOptions: RoomsOptions = {
@@ -334,62 +311,6 @@ export function configWarnings(config: Config): string[] {
   return warnings;
 }
 
-/** TLS_CERT and TLS_KEY read and checked, or null without TLS; a problem is a ConfigError naming the option. */
-function readTlsFiles(config: Config): { cert: Buffer; key: Buffer } | null {
-  if (config.tlsCert === undefined || config.tlsKey === undefined) return null;
-  const cert = readPem("TLS_CERT / --tls-cert", config.tlsCert, "CERTIFICATE", "PRIVATE KEY");
-  const key = readPem("TLS_KEY / --tls-key", config.tlsKey, "PRIVATE KEY", "CERTIFICATE");
-  // Each file on its own first, so the message names the one that is wrong.
-  try {
-    new X509Certificate(cert);
-  } catch (error) {
-    throw new ConfigError(
-      `TLS_CERT / --tls-cert: ${config.tlsCert} holds no usable certificate (${firstLine((error as Error).message)})`,
-    );
-  }
-  if (key.includes("ENCRYPTED")) {
-    throw new ConfigError(
-      `TLS_KEY / --tls-key: ${config.tlsKey} is encrypted; give the key without a passphrase (keep the file readable by this user only)`,
-    );
-  }
-  try {
-    createPrivateKey(key);
-  } catch (error) {
-    throw new ConfigError(
-      `TLS_KEY / --tls-key: ${config.tlsKey} holds no usable private key (${firstLine((error as Error).message)})`,
-    );
-  }
-  try {
-    createSecureContext({ cert, key });
-  } catch (error) {
-    const reason = (error as Error).message;
-    throw new ConfigError(
-      /mismatch/i.test(reason)
-        ? "TLS_KEY / --tls-key: the key does not belong to TLS_CERT's certificate"
-        : `TLS_CERT / --tls-cert: cannot use the certificate and key (${firstLine(reason)})`,
-    );
-  }
-  return { cert, key };
-}
-
-/** A PEM file expected to hold `wanted`; `other` in it means the two files were swapped. */
-function readPem(option: string, path: string, wanted: string, other: string): Buffer {
-  const text = readOptionFile(option, path);
-  const pem = text.toString("latin1");
-  if (!pem.includes(`-----BEGIN `)) {
-    throw new ConfigError(`${option}: ${path} is not a PEM file`);
-  }
-  if (!pem.includes(wanted) && pem.includes(other)) {
-    throw new ConfigError(
-      `${option}: ${path} holds a ${other.toLowerCase()}, not a ${wanted.toLowerCase()} (are TLS_CERT and TLS_KEY swapped?)`,
-    );
-  }
-  if (!pem.includes(wanted)) {
-    throw new ConfigError(`${option}: ${path} holds no ${wanted.toLowerCase()}`);
-  }
-  return text;
-}
-
 /** A failed `listen` as the operator should read it: a ConfigError for a bad HOST. */
 function listenError(error: unknown, config: Config): unknown {
   const code = (error as NodeJS.ErrnoException).code;
@@ -413,23 +334,4 @@ function listenError(error: unknown, config: Config): unknown {
     );
   }
   return error;
-}
-
-function firstLine(text: string): string {
-  return text.split("\n")[0] ?? text;
-}
-
-/**
- * The configured web root, or, for the default, the bundled app next to
- * the compiled server (`dist/web`) whether running from `dist/` or `src/`.
- */
-function resolveWebRoot(configured: string): string | null {
-  if (configured === "") return null;
-  // Running from src/ (tsx), the bundled app is the one built into dist/.
-  // A folder the operator chose is never swapped for another.
-  const candidates =
-    configured === DEFAULT_WEB_ROOT
-      ? [configured, join(dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "web")]
-      : [configured];
-  return candidates.find((dir) => existsSync(join(dir, "index.html"))) ?? null;
 }

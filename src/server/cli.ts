@@ -1,12 +1,20 @@
 #!/usr/bin/env node
 import { startSignalroom } from "./app.js";
 import { ConfigError, helpText, loadConfig } from "./config.js";
+import {
+  CONFIG_COMMANDS_USAGE,
+  checkConfig,
+  checkConfigReport,
+  configCommand,
+} from "./config-command.js";
 import { TOKEN_HELP, tokenCommand } from "./token-command.js";
 
 /**
  * `signalroom [options]`: argv + env -> config -> app, until SIGINT/SIGTERM
  * (which drain: see `Signalroom.close`; a second signal exits at once).
  * `signalroom token ...`: mints a join token and exits.
+ * `signalroom check-config [options]`: every problem a start would meet, exit 0 or 2.
+ * `signalroom config [options]`: the effective configuration, secrets redacted.
  */
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === "token") {
@@ -19,7 +27,18 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(helpText());
+    process.stdout.write(usage());
+    return;
+  }
+  if (argv[0] === "check-config") {
+    const report = checkConfigReport(checkConfig(argv.slice(1), process.env));
+    process.stdout.write(report.stdout);
+    process.stderr.write(report.stderr);
+    process.exitCode = report.code;
+    return;
+  }
+  if (argv[0] === "config") {
+    process.stdout.write(configCommand(argv.slice(1), process.env));
     return;
   }
   const config = loadConfig({ env: process.env, argv });
@@ -43,6 +62,16 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+}
+
+/** `--help`: the options' table, with the configuration commands among the usage lines. */
+function usage(): string {
+  const text = helpText();
+  // After the last usage line ("Usage: ..." and the lines under it), before the first blank line.
+  const end = text.indexOf("\n\n");
+  return end < 0
+    ? `${text}${CONFIG_COMMANDS_USAGE.join("\n")}\n`
+    : `${text.slice(0, end)}\n${CONFIG_COMMANDS_USAGE.join("\n")}${text.slice(end)}`;
 }
 
 /** How long past the drain a stuck shutdown may take before the process just exits. */
