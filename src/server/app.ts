@@ -17,10 +17,11 @@ import { createLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
 import { preflight } from "./preflight.js";
 import { MemoryRooms } from "./rooms/memory.js";
-import type { Rooms, RoomsOptions } from "./rooms/rooms.js";
+import type { RoomEvent, Rooms, RoomsOptions } from "./rooms/rooms.js";
 import type { SignalingContext } from "./signaling/context.js";
 import { SignalingGateway } from "./signaling/gateway.js";
 import { LocalSeats } from "./signaling/local-seats.js";
+import { type WebhookResult, WebhookSender } from "./webhooks/webhook-sender.js";
 
 /** Refused resumes an address may have at once, before RESUME_FAILURES_PER_MINUTE applies. */
 const RESUME_FAILURE_BURST = 10;
@@ -86,7 +87,19 @@ export async function startSignalroom(
     : Math.min(config.turnTtlSeconds, OPEN_TURN_TTL_SECONDS);
   const clock = options.clock ?? monotonicClock;
   const seats = new LocalSeats();
+  // Before the store: a cluster node may expire members as soon as it joins.
+  let countWebhook: (result: WebhookResult) => void = () => {};
+  const webhooks =
+    config.webhookUrl !== undefined && config.webhookSecret !== undefined
+      ? new WebhookSender({
+          url: config.webhookUrl,
+          secret: config.webhookSecret,
+          logger,
+          count: (result) => countWebhook(result),
+        })
+      : null;
   const roomsOptions: RoomsOptions = {
+    ...(webhooks ? { events: (event: RoomEvent) => webhooks.send(event) } : {}),
     delivery: seats,
     graceMs: config.resumeGraceMs,
     bufferFrames: config.resumeBufferMessages,
@@ -111,6 +124,7 @@ export async function startSignalroom(
     stats: () => rooms.stats(),
     ...(cluster ? { redis: () => cluster.node.state() } : {}),
   });
+  countWebhook = (result) => metrics.webhook(result);
   const ctx: SignalingContext = {
     metrics,
     rooms,
@@ -217,6 +231,7 @@ export async function startSignalroom(
     // Nothing may outlive a failed start: the heartbeat, the store, Redis.
     await gateway.close(0);
     await rooms.close();
+    webhooks?.close();
     throw listenError(error, config);
   }
   if (metricsServer) {
@@ -269,6 +284,7 @@ export async function startSignalroom(
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await stopped;
+        webhooks?.close();
         if (metricsServer) {
           const gone = new Promise<void>((resolve) => metricsServer.close(() => resolve()));
           metricsServer.closeAllConnections();
