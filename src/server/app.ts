@@ -225,22 +225,24 @@ export async function startSignalroom(
     else socket.destroy();
   });
 
+  // Nothing may outlive a failed start: the heartbeat, the listener, the store, Redis.
+  const abandon = async () => {
+    await gateway.close(0);
+    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await rooms.close();
+    webhooks?.close();
+  };
   try {
     await listen(server, config.port, config.host);
   } catch (error) {
-    // Nothing may outlive a failed start: the heartbeat, the store, Redis.
-    await gateway.close(0);
-    await rooms.close();
-    webhooks?.close();
+    await abandon();
     throw listenError(error, config);
   }
   if (metricsServer) {
     try {
       await listen(metricsServer, config.metricsPort ?? 0, config.metricsHost);
     } catch (error) {
-      await gateway.close(0);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await rooms.close();
+      await abandon();
       const code = (error as NodeJS.ErrnoException).code;
       throw new ConfigError(
         `METRICS_PORT / --metrics-port: cannot listen on ${config.metricsHost}:${config.metricsPort} (${code ?? (error as Error).message})`,

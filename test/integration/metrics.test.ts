@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { after, afterEach, before, describe, it } from "node:test";
 import parsePrometheusTextFormat, { type MetricFamily } from "parse-prometheus-text-format";
 import { manualClock } from "../helpers/clock.js";
@@ -199,5 +201,28 @@ describe("METRICS_PORT: /metrics off the public port", () => {
     assert.equal(res.status, 200);
     assert.match(await res.text(), /^# HELP signalroom_/m);
     assert.equal((await fetch(`${metricsUrl}/healthz`)).status, 404);
+  });
+});
+
+describe("METRICS_PORT already in use", () => {
+  it("refuses to start, naming the option, and leaves nothing running", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      await assert.rejects(
+        startTestServer({ metricsPort: port, metricsHost: "127.0.0.1" }),
+        (error: Error) => {
+          assert.equal(error.name, "ConfigError");
+          assert.match(
+            error.message,
+            /^METRICS_PORT \/ --metrics-port: cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)$/,
+          );
+          return true;
+        },
+      );
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 });
