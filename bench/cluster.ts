@@ -45,7 +45,7 @@ const JOINERS = Number(process.env.BENCH_CLUSTER_JOINERS ?? 1000);
 const REPEATS = Number(process.env.BENCH_CLUSTER_REPEATS ?? 2);
 
 /** The bulk limits (test/helpers/server.ts BULK_LIMITS) as the CLI reads them. */
-const LIMITS: Record<string, string> = {
+export const LIMITS: Record<string, string> = {
   WEB_ROOT: "",
   LOG_LEVEL: "warn",
   MAX_CONNECTIONS_PER_IP: "100000",
@@ -59,7 +59,7 @@ const LIMITS: Record<string, string> = {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function clockTicks(): number {
+export function clockTicks(): number {
   try {
     return Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
   } catch {
@@ -68,7 +68,7 @@ function clockTicks(): number {
 }
 
 /** Runs bench/cluster-load.ts as its own process; its last JSON line. */
-async function load<T>(args: object): Promise<T> {
+export async function load<T>(args: object): Promise<T> {
   const child = spawn(
     process.execPath,
     ["--import", "tsx", join(root, "bench", "cluster-load.ts"), JSON.stringify(args)],
@@ -84,14 +84,14 @@ async function load<T>(args: object): Promise<T> {
 }
 
 /** SIGTERM (SIGKILL after 5 s), by pid. */
-async function stop(node: ServerProcess): Promise<void> {
+export async function stop(node: ServerProcess): Promise<void> {
   const timer = setTimeout(() => node.kill(), 5000);
   await node.stop().catch(() => node.kill());
   clearTimeout(timer);
 }
 
 /** Waits (bounded) until no node holds a socket, so one phase does not bleed into the next. */
-async function quiet(nodes: ServerProcess[]): Promise<void> {
+export async function quiet(nodes: ServerProcess[]): Promise<void> {
   const end = Date.now() + 10_000;
   for (const node of nodes) {
     while (Date.now() < end) {

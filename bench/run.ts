@@ -9,8 +9,10 @@
  * loop is bounded. Prints figures and ratios; exits non-zero only when the
  * fault scenario lost, duplicated or reordered a message, a resume failed,
  * or someone was told a peer left, or the cluster scenario had a round
- * trip unanswered or a join fail. `tsx bench/run.ts fault` (or `relay`,
- * `flood`, `cluster`) runs only the scenarios named.
+ * trip unanswered or a join fail; and the webhooks scenario
+ * (bench/webhooks.ts: a join storm with the webhook receiver down, against
+ * none). `tsx bench/run.ts fault` (or `relay`, `flood`, `cluster`,
+ * `webhooks`) runs only the scenarios named.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -18,6 +20,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { cluster } from "./cluster.js";
 import type { FaultResult } from "./fault.js";
+import { webhooks } from "./webhooks.js";
 
 const root = join(import.meta.dirname, "..");
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 200);
@@ -25,7 +28,7 @@ const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
 const SEED = Number(process.env.BENCH_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const SCENARIOS = ["relay", "flood", "fault", "cluster"];
+const SCENARIOS = ["relay", "flood", "fault", "cluster", "webhooks"];
 const chosen = process.argv.slice(2);
 for (const name of chosen) {
   if (!SCENARIOS.includes(name))
@@ -197,6 +200,7 @@ async function main(): Promise<void> {
   if (runs("flood")) await flood();
   if (runs("fault")) await fault();
   if (runs("cluster")) await cluster();
+  if (runs("webhooks")) await webhooks();
 }
 
 const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(2));

@@ -6,6 +6,7 @@ import { encode } from "../protocol/index.js";
 import { iceServersFor } from "./auth/turn-credentials.js";
 import { joinCluster } from "./cluster/index.js";
 import { authEnabled, type Config, ConfigError, redactedConfig } from "./config.js";
+import { createAdminHandler } from "./http/admin.js";
 import { clientAddressResolver } from "./http/client-address.js";
 import { iceServersReply, OPEN_TURN_TTL_SECONDS } from "./http/ice-servers.js";
 import { requestUrl } from "./http/request-url.js";
@@ -25,6 +26,9 @@ import { type WebhookResult, WebhookSender } from "./webhooks/webhook-sender.js"
 
 /** Refused resumes an address may have at once, before RESUME_FAILURES_PER_MINUTE applies. */
 const RESUME_FAILURE_BURST = 10;
+/** Admin API requests per minute per address, and at once. */
+const ADMIN_PER_MINUTE = 120;
+const ADMIN_BURST = 30;
 /** `/api/ice-servers` requests an address may make at once, before the rate applies. */
 const ICE_SERVERS_BURST = 10;
 
@@ -215,6 +219,16 @@ export async function startSignalroom(
     }),
     ready: () => !draining && rooms.ready(),
     metrics: config.metricsPort === undefined ? metricsEndpoint : null,
+    admin:
+      config.adminToken === undefined
+        ? null
+        : createAdminHandler({
+            token: config.adminToken,
+            rooms,
+            limiter: new AddressLimiter(ADMIN_PER_MINUTE, ADMIN_BURST, clock),
+            clientAddress,
+            logger,
+          }),
   });
   const server: Server = tlsFiles
     ? createHttpsServer(tlsFiles, handler)

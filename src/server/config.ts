@@ -364,6 +364,14 @@ export const OPTIONS = {
     secret: true,
     help: "HMAC-SHA256 key of the Signalroom-Signature header on webhook requests",
   },
+  adminToken: {
+    env: "ADMIN_TOKEN",
+    flag: "admin-token",
+    schema: optionalString.pipe(z.string().min(24, "must be at least 24 characters").optional()),
+    default: "none",
+    secret: true,
+    help: "bearer token of the admin API (/api/admin/...: list rooms, kick, close); unset: no admin API",
+  },
   metricsToken: {
     env: "METRICS_TOKEN",
     flag: "metrics-token",

@@ -225,6 +225,7 @@ describe("an exception behind an HTTP answer", () => {
       health: async () => ({}),
       ready: () => true,
       metrics: null,
+      admin: null,
       iceServers: () => Promise.reject(new Error("minting went wrong")),
     });
     const http = createServer(handler);

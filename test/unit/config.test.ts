@@ -37,6 +37,7 @@ describe("loadConfig", () => {
       "metricsPort",
       "webhookUrl",
       "webhookSecret",
+      "adminToken",
     ] as const) {
       assert.equal(config[key], undefined, key);
     }
@@ -137,6 +138,7 @@ describe("loadConfig", () => {
     ["joinTimeoutMs", "7000", 7000],
     ["webhookUrl", "https://hooks.example/signalroom", "https://hooks.example/signalroom"],
     ["webhookSecret", "w".repeat(16), "w".repeat(16)],
+    ["adminToken", "a".repeat(24), "a".repeat(24)],
     ["metricsToken", "m".repeat(16), "m".repeat(16)],
     ["metricsPort", "9100", 9100],
     ["metricsHost", "0.0.0.0", "0.0.0.0"],

@@ -19,6 +19,12 @@ export const CLUSTER = {
   reaper: "sr:{c}:reaper",
   /** Cluster-wide counts for /healthz (rooms, members, parked). */
   stats: "sr:{c}:stats",
+  /**
+   * Room ids that may exist (the admin API's list): a superset, added on
+   * creation and removed on deletion after the room's own script, so
+   * whoever reads it checks each room itself.
+   */
+  rooms: "sr:{c}:rooms",
 } as const;
 
 /** The hash tag of a room: 22 base64url characters of SHA-256 of its id. */

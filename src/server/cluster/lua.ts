@@ -372,3 +372,58 @@ end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 86400000)
 return dead
 `;
+
+/** An operator's view of the room: 'gone', or 'ok', capacity, locked, then info and until per member. */
+export const INSPECT = `${PRELUDE}
+local c = redis.call('HGET', room, 'cap')
+if not c then return {'gone'} end
+local out = {'ok', c, redis.call('HGET', room, 'locked') or '0'}
+for _, q in ipairs(redis.call('ZRANGE', order, 0, -1)) do
+  local f = redis.call('HMGET', mk(q), 'info', 'until')
+  out[#out + 1] = f[1]
+  out[#out + 1] = f[2] or '0'
+end
+return out
+`;
+
+/**
+ * ARGV[4..]: target ('' for every member), kicked, peerLeft. An operator
+ * removes members: each gets kicked last; the rest (when one goes) get
+ * peerLeft. Returns 'gone', or 'ok', room deleted (0/1), then peer, node,
+ * was parked (0/1) per member removed.
+ */
+export const EVICT = `${PRELUDE}
+local target, kicked, left = ARGV[4], ARGV[5], ARGV[6]
+if not redis.call('HGET', room, 'cap') then return {'gone'} end
+local targets
+if target == '' then
+  targets = redis.call('ZRANGE', order, 0, -1)
+else
+  if not redis.call('ZSCORE', order, target) then return {'gone'} end
+  targets = {target}
+end
+local out = {'ok', 0}
+for _, q in ipairs(targets) do
+  local m = mk(q)
+  local node = redis.call('HGET', m, 'node') or ''
+  local parked = redis.call('HGET', m, 'until')
+  push(q, kicked, true)
+  redis.call('ZREM', order, q)
+  redis.call('DEL', m)
+  redis.call('PEXPIRE', ok_(q), 60000)
+  local was = 0
+  if parked and parked ~= '0' then was = 1 end
+  out[#out + 1] = q
+  out[#out + 1] = node
+  out[#out + 1] = was
+end
+local rest = redis.call('ZRANGE', order, 0, -1)
+if target ~= '' then
+  for _, q in ipairs(rest) do push(q, left, true) end
+end
+if #rest == 0 then
+  redis.call('DEL', room)
+  out[2] = 1
+end
+return out
+`;

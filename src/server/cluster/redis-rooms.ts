@@ -9,11 +9,14 @@ import {
   type LockFrames,
   type LockOutcome,
   leftReason,
+  type MemberSummary,
   type Numbered,
   type PeerInfo,
   type ResumeOutcome,
   type ResumeRequest,
+  type RoomDetail,
   type RoomStats,
+  type RoomSummary,
   type Rooms,
   type RoomsOptions,
   type Seat,
@@ -39,6 +42,8 @@ const SCRIPTS = {
   expire: new Script(lua.EXPIRE),
   orphan: new Script(lua.ORPHAN),
   members: new Script(lua.MEMBERS),
+  inspect: new Script(lua.INSPECT),
+  evict: new Script(lua.EVICT),
 };
 
 /** How long a peer id -> room index entry outlives a crash that kept it from being deleted. */
@@ -115,7 +120,10 @@ export class RedisRooms implements Rooms {
     }
     const [, gen, locked, created, ownSeq] = r as [string, string, number, number, number];
     this.#node.count({ rooms: Number(created), members: 1 });
-    if (Number(created) === 1) this.#opts.events?.({ type: "room-started", roomId });
+    if (Number(created) === 1) {
+      this.#redis.sAdd(CLUSTER.rooms, roomId).catch(() => {});
+      this.#opts.events?.({ type: "room-started", roomId });
+    }
     this.#opts.events?.({ type: "peer-joined", roomId, peer });
     return {
       ok: true,
@@ -351,6 +359,56 @@ export class RedisRooms implements Rooms {
     return frames;
   }
 
+  async listRooms(limit: number): Promise<readonly RoomSummary[]> {
+    const ids = await this.#call(() => this.#redis.sMembers(CLUSTER.rooms));
+    const found = await Promise.all(ids.slice(0, limit).map((id) => this.inspectRoom(id)));
+    return found.flatMap((room, i) => {
+      if (room === null) {
+        // Left in the index by a node that died between a room's end and its removal here.
+        this.#redis.sRem(CLUSTER.rooms, ids[i] as string).catch(() => {});
+        return [];
+      }
+      return [{ ...room, members: room.members.length }];
+    });
+  }
+
+  async inspectRoom(roomId: string): Promise<RoomDetail | null> {
+    const r = (await this.#room(SCRIPTS.inspect, roomTag(roomId), [])) as LuaReply[];
+    if (r[0] !== "ok") return null;
+    const members: MemberSummary[] = [];
+    for (let i = 3; i + 1 < r.length; i += 2) {
+      members.push({ ...parseInfo(r[i] as LuaReply), connected: String(r[i + 1]) === "0" });
+    }
+    return { roomId, capacity: Number(r[1]), locked: String(r[2]) === "1", members };
+  }
+
+  async evict(
+    roomId: string,
+    peerId: string | null,
+    frames: { readonly kicked: string; readonly peerLeft: string },
+  ): Promise<readonly string[]> {
+    const tag = roomTag(roomId);
+    const r = (await this.#room(SCRIPTS.evict, tag, [
+      peerId ?? "",
+      frames.kicked,
+      frames.peerLeft,
+    ])) as LuaReply[];
+    if (r[0] !== "ok") return [];
+    const deleted = Number(r[1]);
+    const removed: string[] = [];
+    for (let i = 2; i + 2 < r.length; i += 3) {
+      const peer = String(r[i]);
+      removed.push(peer);
+      this.#node.count({ members: -1, parked: -Number(r[i + 2]) });
+      this.#forgetSeat(`${tag}|${peer}`, peer, String(r[i + 1] ?? ""));
+    }
+    if (deleted === 1) this.#node.count({ rooms: -1 });
+    removed.forEach((peer, i) => {
+      this.#left(roomId, peer, "kicked", deleted === 1 && i === removed.length - 1 ? 1 : 0);
+    });
+    return removed;
+  }
+
   async members(roomId: string): Promise<readonly PeerInfo[]> {
     const r = (await this.#room(SCRIPTS.members, roomTag(roomId), [])) as LuaReply[];
     return r.map(parseInfo);
@@ -443,10 +501,12 @@ export class RedisRooms implements Rooms {
     this.#left(seat.roomId, seat.peerId, reason, roomDeleted);
   }
 
-  /** Events for a member that left, and its room if that emptied it. */
+  /** Events for a member that left, and its room if that emptied it (which leaves the index). */
   #left(roomId: string, peerId: string, reason: string, roomDeleted: number): void {
+    if (roomId === "") return;
+    if (roomDeleted === 1) this.#redis.sRem(CLUSTER.rooms, roomId).catch(() => {});
     const events = this.#opts.events;
-    if (!events || roomId === "") return;
+    if (!events) return;
     events({ type: "peer-left", roomId, peerId, reason });
     if (roomDeleted === 1) events({ type: "room-finished", roomId });
   }

@@ -23,6 +23,10 @@ export interface HttpDeps {
   readonly logger: Logger;
   /** False while draining for shutdown: `/readyz` answers 503 so balancers stop sending. */
   readonly ready: () => boolean;
+  /** The admin API (ADMIN_TOKEN), or null when it is off (404). */
+  readonly admin:
+    | ((req: IncomingMessage, res: ServerResponse, path: string, url: URL) => void)
+    | null;
   /** `/metrics` on this listener, or null when it has its own (METRICS_PORT). */
   readonly metrics: MetricsEndpoint | null;
   /** ICE servers for the bearer of `token` (undefined when none was sent), asked by `req`. */
@@ -72,7 +76,7 @@ export function serveMetrics(
   );
 }
 
-function sameSecret(given: string | undefined, expected: string): boolean {
+export function sameSecret(given: string | undefined, expected: string): boolean {
   if (given === undefined) return false;
   const digest = (text: string) => createHash("sha256").update(text).digest();
   return timingSafeEqual(digest(given), digest(expected));
@@ -150,6 +154,11 @@ export function createRequestHandler(deps: HttpDeps) {
       else sendJson(res, 503, { status: "draining" });
       return;
     }
+    if (path.startsWith("/api/admin/")) {
+      if (deps.admin === null) sendJson(res, 404, { error: "not found" });
+      else deps.admin(req, res, path, url);
+      return;
+    }
     if (path === "/metrics" && deps.metrics !== null) {
       serveMetrics(req, res, deps.metrics);
       return;
@@ -182,13 +191,13 @@ export function createRequestHandler(deps: HttpDeps) {
   };
 }
 
-function bearerToken(req: IncomingMessage): string | undefined {
+export function bearerToken(req: IncomingMessage): string | undefined {
   const header = req.headers.authorization;
   const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   return match?.[1];
 }
 
-function sendJson(
+export function sendJson(
   res: ServerResponse,
   status: number,
   body: unknown,

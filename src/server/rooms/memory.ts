@@ -14,7 +14,9 @@ import type {
   PeerInfo,
   ResumeOutcome,
   ResumeRequest,
+  RoomDetail,
   RoomStats,
+  RoomSummary,
   Rooms,
   RoomsOptions,
   Seat,
@@ -325,6 +327,60 @@ export class MemoryRooms implements Rooms {
   protected framesAfterNow(seat: Seat, seq: number): readonly Numbered[] | null {
     const member = this.#seated(seat);
     return member ? member.window.since(seq) : null;
+  }
+
+  async listRooms(limit: number): Promise<readonly RoomSummary[]> {
+    const out: RoomSummary[] = [];
+    for (const [roomId, room] of this.#rooms) {
+      if (out.length >= limit) break;
+      out.push({
+        roomId,
+        members: room.members.size,
+        capacity: room.capacity,
+        locked: room.locked,
+      });
+    }
+    return out;
+  }
+
+  async inspectRoom(roomId: string): Promise<RoomDetail | null> {
+    const room = this.#rooms.get(roomId);
+    if (!room) return null;
+    return {
+      roomId,
+      capacity: room.capacity,
+      locked: room.locked,
+      members: [...room.members.values()].map((m) => ({ ...m.info, connected: m.attached })),
+    };
+  }
+
+  async evict(
+    roomId: string,
+    peerId: string | null,
+    frames: { readonly kicked: string; readonly peerLeft: string },
+  ): Promise<readonly string[]> {
+    return this.evictNow(roomId, peerId, frames);
+  }
+
+  protected evictNow(
+    roomId: string,
+    peerId: string | null,
+    frames: { readonly kicked: string; readonly peerLeft: string },
+  ): readonly string[] {
+    const room = this.#rooms.get(roomId);
+    if (!room) return [];
+    const targets =
+      peerId === null
+        ? [...room.members.values()]
+        : [room.members.get(peerId)].filter((m) => m !== undefined);
+    for (const target of targets) {
+      this.#push(target, frames.kicked);
+      this.#forget(target, "kicked");
+    }
+    if (peerId !== null && targets.length > 0) {
+      for (const other of room.members.values()) this.#push(other, frames.peerLeft);
+    }
+    return targets.map((t) => t.peerId);
   }
 
   async members(roomId: string): Promise<readonly PeerInfo[]> {

@@ -243,6 +243,21 @@ export interface Rooms {
   framesAfter(seat: Seat, seq: number): Promise<readonly Numbered[] | null>;
   /** The members, oldest first; empty for a room that does not exist. */
   members(roomId: string): Promise<readonly PeerInfo[]>;
+  /** Rooms as an operator sees them (the admin API), at most `limit`. */
+  listRooms(limit: number): Promise<readonly RoomSummary[]>;
+  /** One room and its members as an operator sees them; null when there is none. */
+  inspectRoom(roomId: string): Promise<RoomDetail | null>;
+  /**
+   * Removes members as an operator: `peerId`, or every member when null.
+   * Each gets `frames.kicked` last (its socket closes with 4501); when one
+   * is removed, the others get `frames.peerLeft`. Returns the ids removed
+   * (empty: no such room or member).
+   */
+  evict(
+    roomId: string,
+    peerId: string | null,
+    frames: { readonly kicked: string; readonly peerLeft: string },
+  ): Promise<readonly string[]>;
   /** Counts for health checks, metrics and leak tests (cluster-wide where shared). */
   stats(): Promise<RoomStats>;
   /** Whether the store can serve requests now (readiness). */
@@ -283,6 +298,23 @@ export interface RoomsOptions {
    * store made them. For webhooks; must not throw or block.
    */
   readonly events?: (event: RoomEvent) => void;
+}
+
+/** A room, as the admin API lists it. */
+export interface RoomSummary {
+  readonly roomId: string;
+  readonly members: number;
+  readonly capacity: number;
+  readonly locked: boolean;
+}
+
+/** A member as the admin API shows it: connected now, or parked for resume. */
+export interface MemberSummary extends PeerInfo {
+  readonly connected: boolean;
+}
+
+export interface RoomDetail extends Omit<RoomSummary, "members"> {
+  readonly members: readonly MemberSummary[];
 }
 
 /** A change of a room's membership, as webhooks report it. */
