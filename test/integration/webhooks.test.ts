@@ -132,7 +132,7 @@ describe("webhooks (WEBHOOK_URL, WEBHOOK_SECRET)", () => {
     // In order from one node; events made on different nodes at nearly the
     // same moment may arrive in either order (docs/deployment.md §8).
     if (CLUSTER_NODES === 1) assert.deepEqual(told, expected);
-    const joined = receiver.events.find((e) => e.event === "peer-joined");
+    const joined = receiver.events.find((e) => e.event === "peer-joined" && e.peer?.peerId === aId);
     assert.deepEqual(joined?.peer, { peerId: aId, name: "Ada" });
     const ids = new Set(receiver.events.map((e) => e.id));
     assert.equal(ids.size, receiver.events.length, "every event once, with its own id");
