@@ -1,21 +1,17 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { OPTIONS } from "../../src/server/config.js";
 import { selfSignedCertificate } from "../helpers/certificates.js";
-import { within } from "../helpers/wait.js";
+import { type CliRun, runSignalroom } from "../helpers/cli.js";
 
 /**
  * `signalroom check-config` and `signalroom config` run for real (`tsx` on
  * the sources, as `npm run dev` does), with only the given environment.
  */
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const CLI = join(ROOT, "src", "server", "cli.ts");
 const HINT = "(signalroom --help lists every option)";
 /** A CLI that has not exited within this is a failure of its own. */
 const RUN_TIMEOUT_MS = 30_000;
@@ -24,43 +20,9 @@ const TURN_SECRET = "cli-commands-turn-secret-0123456789";
 const METRICS_TOKEN = "cli-commands-metrics-token-0123";
 const REDIS_PASSWORD = "cli-commands-redis-password";
 
-interface CliRun {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `signalroom ...args` with only `env` (and PATH); bounded, and killed by its pid if still running. */
-async function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString("utf8");
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-  });
-  try {
-    const [code, signal] = (await within(
-      Promise.race([
-        once(child, "close"),
-        once(child, "error").then(([error]) => Promise.reject(error)),
-      ]),
-      RUN_TIMEOUT_MS,
-      `signalroom ${args.join(" ")} ${JSON.stringify(env)} to exit (stdout: ${stdout}, stderr: ${stderr})`,
-    )) as [number | null, NodeJS.Signals | null];
-    return { code, signal, stdout, stderr };
-  } finally {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      process.kill(child.pid, "SIGKILL");
-    }
-  }
+/** Runs `signalroom ...args` with only `env` (and PATH); bounded, killed by its pid if still running. */
+function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runSignalroom(args, env, RUN_TIMEOUT_MS);
 }
 
 function shown(run: CliRun): string {

@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { startSignalroom } from "../../src/server/app.js";
 import { type Config, loadConfig, OPTIONS } from "../../src/server/config.js";
 import { OPENSSL, selfSignedCertificate } from "../helpers/certificates.js";
+import { type CliRun, runSignalroom } from "../helpers/cli.js";
 import { captureLogs } from "../helpers/logs.js";
 import { type RedisServer, startRedis } from "../helpers/redis-server.js";
 import { startJwksServer } from "../helpers/tokens.js";
@@ -23,51 +24,14 @@ import { within } from "../helpers/wait.js";
  */
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const CLI = join(ROOT, "src", "server", "cli.ts");
 /** The line after every configuration error. */
 const HINT = "(signalroom --help lists every option)";
 /** A CLI that neither starts nor fails within this is a failure of its own. */
 const RUN_TIMEOUT_MS = 30_000;
 
-interface CliRun {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/**
- * Runs `signalroom` with only `env` (and PATH) in its environment and waits
- * (bounded) for it to exit; a process still running at the end is killed
- * by its pid.
- */
-async function runCli(env: Record<string, string>, args: readonly string[] = []): Promise<CliRun> {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString("utf8");
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-  });
-  try {
-    const [code, signal] = (await within(
-      Promise.race([
-        once(child, "close"),
-        once(child, "error").then(([error]) => Promise.reject(error)),
-      ]),
-      RUN_TIMEOUT_MS,
-      `signalroom ${JSON.stringify(env)} ${args.join(" ")} to exit (stdout: ${stdout}, stderr: ${stderr})`,
-    )) as [number | null, NodeJS.Signals | null];
-    return { code, signal, stdout, stderr };
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  }
+/** Runs `signalroom` with only `env` (and PATH); bounded, killed by its pid if still running. */
+function runCli(env: Record<string, string>, args: readonly string[] = []): Promise<CliRun> {
+  return runSignalroom(args, env, RUN_TIMEOUT_MS);
 }
 
 /** Exit 2, exactly `firstLine` and the hint on stderr, nothing on stdout. */
