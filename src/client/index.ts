@@ -2,6 +2,10 @@
 import "./zod-jitless.js";
 
 export type {
+  CallFailureReason,
+  CallReportedMessage,
+  CandidateProtocol,
+  CandidateType,
   ErrorCode,
   IceServer,
   JoinedMessage,
@@ -10,6 +14,7 @@ export type {
   PeerLeftMessage,
   PeerLeftReason,
   RelayedMessage,
+  RelayProtocol,
   ResumedMessage,
   ServerMessage,
   UnlockedMessage,
@@ -46,6 +51,8 @@ export {
   type ReconnectContext,
   type ReconnectPolicy,
 } from "./reconnect-policy.js";
+export type { CallReport } from "./requests.js";
+export { DEFAULT_SETUP_TIMEOUT_MS, type SetupOutcome } from "./setup-watch.js";
 export { SignalingClient } from "./signaling-client.js";
 export type { SignalingClientOptions } from "./signaling-options.js";
 export type {

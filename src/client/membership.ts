@@ -173,6 +173,9 @@ export class Membership {
     // `joined` keeps its `seq`: it starts the numbering rather than continuing it.
     if (message.type !== "joined" && !this.#fresh(message)) return;
     pending?.accept(message);
+    // A refused report is the SDK's own business (a peer that left as it
+    // was sent, an older server): the application hears nothing of it.
+    if (message.type === "error" && pending?.type === "call-report") return;
     if (message.type === "joined") {
       this.#start(message as JoinedMessage, pending);
       if (this.#phase === "rejoining") {

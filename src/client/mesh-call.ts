@@ -14,6 +14,7 @@ import {
   type RTCPeerConnectionConstructor,
   withTrack,
 } from "./peer-link.js";
+import type { CallReport } from "./requests.js";
 import type { SignalingClient } from "./signaling-client.js";
 import { relayFromSignal, signalFromRelay } from "./wire.js";
 
@@ -32,6 +33,15 @@ export interface MeshCallOptions {
   rtcConfig?: RTCConfiguration;
   /** Defaults to the global `RTCPeerConnection`. */
   RTCPeerConnection?: RTCPeerConnectionConstructor;
+  /**
+   * Sends the server a `call-report` for each peer connection, once it
+   * connects or fails (its candidate types and setup time; never addresses
+   * or SDP), for the operator's metrics. Default true. The
+   * `call-report` event fires either way.
+   */
+  reportCalls?: boolean;
+  /** How long a peer connection may take to connect before it is reported as failed, in ms. Default 30000. */
+  setupTimeoutMs?: number;
 }
 
 /** What the call knows of one remote participant. */
@@ -71,6 +81,11 @@ export interface MeshCallEvents {
   "ice-error": { peerId: string; url: string; errorCode: number; errorText: string };
   /** ICE to them failed or stalled, and the call restarted it (a new offer). */
   "ice-restart": { peerId: string };
+  /**
+   * How the connection to one of them came up (candidate types, setup time)
+   * or why it did not, once per connection: what `reportCalls` sends.
+   */
+  "call-report": CallReport;
   error: SignalroomError & { peerId?: string };
 }
 
@@ -288,6 +303,7 @@ export class MeshCall extends Emitter<MeshCallEvents> {
         mayOfferFirst: weJoinedLater,
         send: (signal) => this.#opts.signaling.send(relayFromSignal(signal, peerId)),
         RTCPeerConnection: this.#opts.RTCPeerConnection,
+        setupTimeoutMs: this.#opts.setupTimeoutMs,
       });
     } catch (error) {
       this.emit("error", Object.assign(error as SignalroomError, { peerId }));
@@ -300,8 +316,16 @@ export class MeshCall extends Emitter<MeshCallEvents> {
     link.on("connection-state", (state) => this.emit("connection-state", { peerId, state }));
     link.on("ice-error", (error) => this.emit("ice-error", { peerId, ...error }));
     link.on("ice-restart", () => this.emit("ice-restart", { peerId }));
+    link.on("setup", (outcome) => this.#report({ ...outcome, peerId }));
     link.on("error", (error) => this.emit("error", Object.assign(error, { peerId })));
     this.emit("peer-added", { peerId, name, userId });
+  }
+
+  #report(report: CallReport): void {
+    this.emit("call-report", report);
+    if (this.#opts.reportCalls === false) return;
+    // Telemetry: a refusal (they left as it went, an older server) changes nothing here.
+    this.#opts.signaling.reportCall(report).catch(() => {});
   }
 
   #remove(peerId: string, reason: PeerRemovedReason, leftReason?: string): void {

@@ -13,6 +13,7 @@ import {
   type RTCPeerConnectionConstructor,
   withTrack,
 } from "./peer-link.js";
+import type { CallReport } from "./requests.js";
 import type { SignalingClient } from "./signaling-client.js";
 import { relayFromSignal, signalFromRelay } from "./wire.js";
 
@@ -32,6 +33,15 @@ export interface OneToOneCallOptions {
   rtcConfig?: RTCConfiguration;
   /** Defaults to the global `RTCPeerConnection`. */
   RTCPeerConnection?: RTCPeerConnectionConstructor;
+  /**
+   * Sends the server a `call-report` for each peer connection, once it
+   * connects or fails (its candidate types and setup time; never addresses
+   * or SDP), for the operator's metrics. Default true. The
+   * `call-report` event fires either way.
+   */
+  reportCalls?: boolean;
+  /** How long a peer connection may take to connect before it is reported as failed, in ms. Default 30000. */
+  setupTimeoutMs?: number;
 }
 
 /** State of the call as a person would name it. */
@@ -74,6 +84,11 @@ export interface OneToOneCallEvents {
   "ice-error": { url: string; errorCode: number; errorText: string };
   /** ICE failed or stalled and the call restarted it (a new offer). */
   "ice-restart": { peerId: string };
+  /**
+   * How the connection came up (candidate types, setup time) or why it did
+   * not, once per connection: what `reportCalls` sends.
+   */
+  "call-report": CallReport;
   /** An application `message` from the other person. */
   message: { data: unknown; peerId: string };
   error: SignalroomError;
@@ -298,6 +313,7 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
         mayOfferFirst: isInitiator,
         send: (signal) => this.#opts.signaling.send(relayFromSignal(signal)),
         RTCPeerConnection: this.#opts.RTCPeerConnection,
+        setupTimeoutMs: this.#opts.setupTimeoutMs,
       });
     } catch (error) {
       this.emit("error", error as SignalroomError);
@@ -311,6 +327,16 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
     link.on("ice-error", (error) => this.emit("ice-error", error));
     link.on("ice-restart", () => this.emit("ice-restart", { peerId: peerId() }));
     link.on("error", (error) => this.emit("error", error));
+    link.on("setup", (outcome) => {
+      // Who it was is known by now: a connection needs their signals to come up.
+      const remote = this.#remotePeerId;
+      if (remote === null) return;
+      const report: CallReport = { ...outcome, peerId: remote };
+      this.emit("call-report", report);
+      if (this.#opts.reportCalls === false) return;
+      // Telemetry: a refusal (they left as it went, an older server) changes nothing here.
+      this.#opts.signaling.reportCall(report).catch(() => {});
+    });
     link.on("connection-state", (state) => {
       this.emit("connection-state", { state, peerId: peerId() });
       if (state === "connected") this.#setState("connected");

@@ -2,6 +2,7 @@ import type { IceServer } from "../protocol/index.js";
 import { Emitter } from "./emitter.js";
 import { SignalroomError } from "./errors.js";
 import { type NegotiationSignal, Negotiator } from "./negotiator.js";
+import { DEFAULT_SETUP_TIMEOUT_MS, type SetupOutcome, SetupWatch } from "./setup-watch.js";
 
 export type RTCPeerConnectionConstructor = new (config?: RTCConfiguration) => RTCPeerConnection;
 
@@ -42,6 +43,11 @@ export interface PeerLinkOptions {
    * ms; `failed` restarts at once. Default 4000.
    */
   readonly iceRestartDelayMs?: number | undefined;
+  /**
+   * How long the connection may take to connect before its `setup` event
+   * says it failed, in ms. Default 30000.
+   */
+  readonly setupTimeoutMs?: number | undefined;
 }
 
 export interface PeerLinkEvents {
@@ -56,6 +62,12 @@ export interface PeerLinkEvents {
   "ice-error": { url: string; errorCode: number; errorText: string };
   /** The link restarted ICE (new credentials, a new offer) because ICE failed or stalled. */
   "ice-restart": { iceConnectionState: RTCIceConnectionState };
+  /**
+   * Once: how the connection came up (the selected pair's candidate types
+   * and protocols, the time it took) or, after `setupTimeoutMs` without
+   * connecting, why not. What a `call-report` carries.
+   */
+  setup: SetupOutcome;
   error: SignalroomError;
 }
 
@@ -89,6 +101,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   #signalingUp = true;
   #restartPending = false;
   #disconnectedTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #setup: SetupWatch;
 
   constructor(opts: PeerLinkOptions) {
     super();
@@ -98,6 +111,10 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     if (!Ctor) throw new SignalroomError("webrtc-failed", "this browser has no RTCPeerConnection");
     const pc = new Ctor({ ...opts.rtcConfig, iceServers: [...opts.iceServers] as RTCIceServer[] });
     this.pc = pc;
+    // Before anything can gather a candidate or change a state.
+    this.#setup = new SetupWatch(pc, opts.setupTimeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS, (outcome) => {
+      if (!this.#closed) this.emit("setup", outcome);
+    });
     this.#negotiator = new Negotiator(pc, {
       polite: opts.polite,
       mayOfferFirst: opts.mayOfferFirst,
@@ -122,6 +139,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     pc.addEventListener("track", (event) => this.#onTrack(event));
     pc.addEventListener("icecandidateerror", (event) => {
       const e = event as RTCPeerConnectionIceErrorEvent;
+      this.#setup.iceError(e.url, e.errorCode);
       this.emit("ice-error", { url: e.url, errorCode: e.errorCode, errorText: e.errorText });
     });
     pc.addEventListener("connectionstatechange", () => {
@@ -288,6 +306,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       return;
     }
     this.#restartPending = false;
+    this.#setup.iceRestarted();
     this.emit("ice-restart", { iceConnectionState: this.pc.iceConnectionState });
     this.pc.restartIce();
   }
@@ -340,6 +359,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#setup.stop();
     this.#clearDisconnectedTimer();
     this.pc.removeEventListener("iceconnectionstatechange", this.#onIceState);
     this.#negotiator.close();

@@ -1,4 +1,6 @@
 import type {
+  CallReportedMessage,
+  CallReportMessage,
   ErrorMessage,
   FullMessage,
   JoinedMessage,
@@ -11,6 +13,10 @@ import type {
   UnlockedMessage,
 } from "../protocol/index.js";
 import { type ClientErrorCode, SignalroomError } from "./errors.js";
+
+/** A `call-report` as the SDK makes it (the `type` is added when sent). */
+export type CallReport = DistributiveOmit<CallReportMessage, "type">;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** What a `join()` asked for; a re-join after a refused resume repeats it. */
 export interface JoinParams {
@@ -143,6 +149,18 @@ export class Requests {
     return this.#send(
       { type: "unlock" },
       (answer) => (answer.type === "unlocked" ? (answer as UnlockedMessage) : undefined),
+      { kept: true },
+    );
+  }
+
+  /**
+   * Sends a `call-report` (a room request, so a resume does not lose it);
+   * resolves with the `call-reported` that answers it.
+   */
+  reportCall(report: CallReport): Promise<CallReportedMessage> {
+    return this.#send(
+      { ...report, type: "call-report" },
+      (answer) => (answer.type === "call-reported" ? (answer as CallReportedMessage) : undefined),
       { kept: true },
     );
   }

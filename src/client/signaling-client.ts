@@ -1,6 +1,7 @@
 // First: zod's JIT must be off before src/protocol builds its schemas (see zod-jitless.ts).
 import "./zod-jitless.js";
 import {
+  type CallReportedMessage,
   type JoinedMessage,
   type LeftMessage,
   type LockedMessage,
@@ -15,7 +16,7 @@ import { NamedTimers } from "./named-timers.js";
 import { onOnline } from "./online.js";
 import { Outage } from "./outage.js";
 import type { CloseEvent } from "./reconnect-policy.js";
-import { Requests } from "./requests.js";
+import { type CallReport, Requests } from "./requests.js";
 import { parseServerFrame } from "./server-frames.js";
 import {
   type ResolvedOptions,
@@ -160,6 +161,20 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   ping(): Promise<number> {
     const started = Date.now();
     return this.#whenOpen(() => this.#requests.ping()).then(() => Date.now() - started);
+  }
+
+  /**
+   * Tells the server how a peer connection came to be (or did not): see
+   * `call-report` in docs/protocol.md. The calls send one per remote peer
+   * by themselves (their `reportCalls` option); use this for connections
+   * of your own. Resolves with `call-reported`; rejects with the server's
+   * code (`unknown-peer`, `bad-message` for a second report about the same
+   * peer or a bad field, `unknown-type` from a server older than it);
+   * queued while reconnecting, like {@link kick}. A refusal is not an
+   * `error` event.
+   */
+  reportCall(report: CallReport): Promise<CallReportedMessage> {
+    return this.#requests.reportCall(report);
   }
 
   /**

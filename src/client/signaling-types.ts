@@ -1,6 +1,7 @@
 import type {
   AnswerMessage,
   AppMessage,
+  CallReportedMessage,
   ErrorMessage,
   FullMessage,
   IceMessage,
@@ -105,6 +106,8 @@ export interface SignalingEvents {
   unlocked: UnlockedMessage;
   /** An `error` message from the server. */
   error: ErrorMessage;
+  /** The server took a `call-report` of ours (see `MeshCall`'s `reportCalls`). */
+  "call-reported": CallReportedMessage;
   /** Something arrived that is not a protocol message; it is dropped. */
   "protocol-violation": SignalroomError;
 }

@@ -1,3 +1,4 @@
+export * from "./call-report.js";
 export * from "./close-codes.js";
 export * from "./codec.js";
 export * from "./errors.js";

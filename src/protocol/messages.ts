@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { CallReportMessage } from "./call-report.js";
 import type { ErrorCode } from "./errors.js";
 
 /**
@@ -123,7 +124,8 @@ export type ClientMessage =
   | OfferMessage
   | AnswerMessage
   | IceMessage
-  | AppMessage;
+  | AppMessage
+  | CallReportMessage;
 
 export const CLIENT_TYPES = [
   "join",
@@ -134,6 +136,7 @@ export const CLIENT_TYPES = [
   "unlock",
   "resume",
   "ack",
+  "call-report",
   ...RELAY_TYPES,
 ] as const;
 export type ClientType = (typeof CLIENT_TYPES)[number];
@@ -256,6 +259,11 @@ export const errorSchema = z.looseObject({
   code: z.custom<ErrorCode | (string & {})>((value) => typeof value === "string"),
   message: z.string(),
 });
+/** The answer to an accepted `call-report` (with the request's `id`); see call-report.ts. */
+export const callReportedSchema = z.looseObject({
+  type: z.literal("call-reported"),
+  peerId: z.string(),
+});
 export const relayedSchema = z.looseObject({
   type: z.enum(RELAY_TYPES),
   from: z.string(),
@@ -274,6 +282,7 @@ export const serverMessageSchema = z.discriminatedUnion("type", [
   lockedSchema,
   unlockedSchema,
   errorSchema,
+  callReportedSchema,
   relayedSchema,
 ]);
 
@@ -289,6 +298,7 @@ export type KickedMessage = z.infer<typeof kickedSchema>;
 export type LockedMessage = z.infer<typeof lockedSchema>;
 export type UnlockedMessage = z.infer<typeof unlockedSchema>;
 export type ErrorMessage = z.infer<typeof errorSchema>;
+export type CallReportedMessage = z.infer<typeof callReportedSchema>;
 /** A relayed message: the sender's payload plus `from`. */
 export type RelayedMessage<T extends RelayType = RelayType> = {
   type: T;
@@ -310,6 +320,7 @@ export type ServerMessage =
   | LockedMessage
   | UnlockedMessage
   | ErrorMessage
+  | CallReportedMessage
   | RelayedMessage;
 
 export type ServerType = ServerMessage["type"];

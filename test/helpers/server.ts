@@ -16,6 +16,8 @@ export interface TestServer {
   readonly wsUrl: string;
   /** `http://127.0.0.1:<port>` */
   readonly httpUrl: string;
+  /** Every node's `httpUrl` (one, unless clustered). */
+  readonly httpUrls: readonly string[];
   /** Opens a client (tracked, so `close` closes it). `path` defaults to `/ws`. */
   connect(path?: string, ws?: WebSocket.ClientOptions): Promise<TestClient>;
   /** Closes every client opened through `connect`. */
@@ -125,6 +127,7 @@ function around(apps: Signalroom[], stop: () => Promise<void>): TestServer {
     app,
     wsUrl: `${wsBase(first)}/ws`,
     httpUrl: first.url,
+    httpUrls: apps.map((a) => a.url),
     async connect(path = "/ws", ws?: WebSocket.ClientOptions) {
       const target = apps[turn++ % apps.length] as Signalroom;
       const client = await TestClient.connect(`${wsBase(target)}${path}`, ws ? { ws } : {});

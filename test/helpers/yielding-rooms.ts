@@ -10,6 +10,7 @@ import type {
   LockFrames,
   LockOutcome,
   Numbered,
+  ReportOutcome,
   ResumeOutcome,
   ResumeRequest,
   RoomsOptions,
@@ -67,6 +68,14 @@ export class YieldingMemoryRooms extends MemoryRooms {
     frames: LockFrames,
   ): Promise<LockOutcome> {
     return step(() => this.setLockedNow(seat, received, locked, frames));
+  }
+  override async report(
+    seat: Seat,
+    received: number,
+    peerId: string,
+    reply: string,
+  ): Promise<ReportOutcome> {
+    return step(() => this.reportNow(seat, received, peerId, reply));
   }
   override async ack(seat: Seat, received: number, seq: number): Promise<boolean> {
     return step(() => this.ackNow(seat, received, seq));

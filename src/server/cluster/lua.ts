@@ -244,6 +244,20 @@ end
 return {'ok', push(peer, ARGV[9], false)}
 `;
 
+/**
+ * ARGV[4..]: peer, gen, received, target, reply. One report per pair for
+ * the membership: a field of the member's hash, so it goes with the member.
+ */
+export const REPORT = `${PRELUDE}
+local peer, gen, target = ARGV[4], ARGV[5], ARGV[7]
+if not seated(peer, gen) then return {'not-in-room'} end
+local m = mk(peer)
+redis.call('HSET', m, 'recv', ARGV[6])
+if target == peer or not redis.call('ZSCORE', order, target) then return {'unknown-peer'} end
+if redis.call('HSETNX', m, 'cr:' .. target, 1) == 0 then return {'duplicate'} end
+return {'ok', push(peer, ARGV[8], false)}
+`;
+
 /** ARGV[4..]: peer, gen, received, seq. */
 export const ACK = `${PRELUDE}
 local peer, gen, seq = ARGV[4], ARGV[5], tonumber(ARGV[7])

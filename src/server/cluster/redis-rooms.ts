@@ -12,6 +12,7 @@ import {
   type MemberSummary,
   type Numbered,
   type PeerInfo,
+  type ReportOutcome,
   type ResumeOutcome,
   type ResumeRequest,
   type RoomDetail,
@@ -36,6 +37,7 @@ const SCRIPTS = {
   reply: new Script(lua.REPLY),
   kick: new Script(lua.KICK),
   lock: new Script(lua.LOCK),
+  report: new Script(lua.REPORT),
   ack: new Script(lua.ACK),
   resume: new Script(lua.RESUME),
   framesAfter: new Script(lua.FRAMES_AFTER),
@@ -283,6 +285,24 @@ export class RedisRooms implements Rooms {
     ])) as LuaReply[];
     if (r[0] !== "ok") return { ok: false, reason: "not-in-room" };
     return { ok: true, own: [{ seq: Number(r[1]), frame: frames.reply }] };
+  }
+
+  async report(
+    seat: Seat,
+    received: number,
+    peerId: string,
+    reply: string,
+  ): Promise<ReportOutcome> {
+    const r = (await this.#room(SCRIPTS.report, roomTag(seat.roomId), [
+      seat.peerId,
+      seat.gen,
+      received,
+      peerId,
+      reply,
+    ])) as LuaReply[];
+    if (r[0] === "ok") return { ok: true, own: [{ seq: Number(r[1]), frame: reply }] };
+    const reason = r[0] === "unknown-peer" || r[0] === "duplicate" ? r[0] : "not-in-room";
+    return { ok: false, reason };
   }
 
   async ack(seat: Seat, received: number, seq: number): Promise<boolean> {

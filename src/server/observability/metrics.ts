@@ -1,5 +1,14 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { CLOSE_CODES, ERROR_CODES, isErrorCode } from "../../protocol/index.js";
+import {
+  CALL_FAILURE_REASONS,
+  CANDIDATE_PROTOCOLS,
+  CANDIDATE_TYPES,
+  type CallReportMessage,
+  CLOSE_CODES,
+  ERROR_CODES,
+  isErrorCode,
+  RELAY_PROTOCOLS,
+} from "../../protocol/index.js";
 
 /** How a join ended, as counted: bounded, never a room id. */
 const JOIN_RESULTS = [
@@ -63,6 +72,11 @@ export class Metrics {
   readonly #limits: Counter<"limit">;
   readonly #resumes: Counter<"result">;
   readonly #webhooks: Counter<"result">;
+  readonly #calls: Counter<"outcome" | "local" | "remote">;
+  readonly #callSetupSeconds: Histogram;
+  readonly #callFailures: Counter<"reason">;
+  readonly #callProtocols: Counter<"protocol" | "relay_protocol">;
+  readonly #callIceRestarts: Counter;
   /** Relayed frames and bytes by type, counted as plain numbers (see the constructor). */
   readonly #relayed = Object.fromEntries(
     RELAYED_TYPES.map((type) => [type, { frames: 0, bytes: 0 }]),
@@ -180,6 +194,52 @@ export class Metrics {
       registers,
     });
     for (const result of ["delivered", "failed", "dropped"]) this.#webhooks.inc({ result }, 0);
+    this.#calls = new Counter({
+      name: "signalroom_calls_total",
+      help:
+        "Peer connections reported by clients (call-report), by outcome and the selected " +
+        'candidate types (local, remote; "none" when it failed)',
+      labelNames: ["outcome", "local", "remote"],
+      registers,
+    });
+    // Unlabelled, like signalroom_relay_seconds: one distribution of how
+    // long a connection takes, whatever it connected over.
+    this.#callSetupSeconds = new Histogram({
+      name: "signalroom_call_setup_seconds",
+      help: "Time for a peer connection to connect, as its client reports it (connected only)",
+      buckets: [0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60],
+      registers,
+    });
+    this.#callFailures = new Counter({
+      name: "signalroom_call_failures_total",
+      help: "Peer connections that never connected, by the reason their client gave",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.#callProtocols = new Counter({
+      name: "signalroom_call_protocols_total",
+      help:
+        "Connected peer connections by the selected pair's transport, and how the local " +
+        'relay candidate reached TURN ("none": not relayed; "unknown": not reported)',
+      labelNames: ["protocol", "relay_protocol"],
+      registers,
+    });
+    this.#callIceRestarts = new Counter({
+      name: "signalroom_call_ice_restarts_total",
+      help: "ICE restarts during the setup of reported peer connections",
+      registers,
+    });
+    for (const local of CANDIDATE_TYPES) {
+      for (const remote of CANDIDATE_TYPES)
+        this.#calls.inc({ outcome: "connected", local, remote }, 0);
+    }
+    this.#calls.inc({ outcome: "failed", local: "none", remote: "none" }, 0);
+    for (const reason of CALL_FAILURE_REASONS) this.#callFailures.inc({ reason }, 0);
+    for (const protocol of CANDIDATE_PROTOCOLS) {
+      for (const relay_protocol of [...RELAY_PROTOCOLS, "unknown", "none"]) {
+        this.#callProtocols.inc({ protocol, relay_protocol }, 0);
+      }
+    }
     // Every known series exists from the start, at 0: a rate over a
     // counter that appears only at its first event misses that event.
     for (const result of JOIN_RESULTS) this.#joins.inc({ result }, 0);
@@ -215,6 +275,22 @@ export class Metrics {
 
   webhook(result: "delivered" | "failed" | "dropped"): void {
     this.#webhooks.inc({ result });
+  }
+
+  /** One accepted `call-report` (validated: every label value is from a closed set). */
+  callReport(report: CallReportMessage): void {
+    this.#callIceRestarts.inc(report.iceRestarts);
+    if (report.outcome === "failed") {
+      this.#calls.inc({ outcome: "failed", local: "none", remote: "none" });
+      this.#callFailures.inc({ reason: report.reason });
+      return;
+    }
+    this.#calls.inc({ outcome: "connected", local: report.local, remote: report.remote });
+    this.#callSetupSeconds.observe(report.setupMs / 1000);
+    this.#callProtocols.inc({
+      protocol: report.protocol,
+      relay_protocol: report.local === "relay" ? (report.relayProtocol ?? "unknown") : "none",
+    });
   }
 
   resume(result: ResumeResult): void {

@@ -12,6 +12,7 @@ import type {
   LockOutcome,
   Numbered,
   PeerInfo,
+  ReportOutcome,
   ResumeOutcome,
   ResumeRequest,
   RoomDetail,
@@ -26,6 +27,7 @@ import { leftReason } from "./rooms.js";
 const OK: DeliverResult = { ok: true };
 const UNKNOWN_PEER = { ok: false, reason: "unknown-peer" } as const;
 const NOT_IN_ROOM = { ok: false, reason: "not-in-room" } as const;
+const DUPLICATE = { ok: false, reason: "duplicate" } as const;
 
 /** A member as the store keeps it: what lasts while its sockets come and go. */
 interface MemberState {
@@ -40,6 +42,8 @@ interface MemberState {
   attached: boolean;
   /** Set while parked: ends the member when the grace period is over. */
   graceTimer: NodeJS.Timeout | null;
+  /** Room-mates it sent a `call-report` about; made at the first. */
+  reported: Set<string> | null;
 }
 
 interface Room {
@@ -120,6 +124,7 @@ export class MemoryRooms implements Rooms {
       gen: this.#nextGen++,
       attached: true,
       graceTimer: null,
+      reported: null,
     };
     room.members.set(peer.peerId, member);
     this.#byPeer.set(peer.peerId, member);
@@ -269,6 +274,27 @@ export class MemoryRooms implements Rooms {
       if (other !== member) this.#push(other, frames.announce);
     }
     return { ok: true, own: [this.#own(member, frames.reply)] };
+  }
+
+  async report(
+    seat: Seat,
+    received: number,
+    peerId: string,
+    reply: string,
+  ): Promise<ReportOutcome> {
+    return this.reportNow(seat, received, peerId, reply);
+  }
+
+  protected reportNow(seat: Seat, received: number, peerId: string, reply: string): ReportOutcome {
+    const member = this.#seated(seat);
+    if (!member) return NOT_IN_ROOM;
+    member.received = received;
+    const room = this.#rooms.get(member.roomId) as Room;
+    if (peerId === seat.peerId || !room.members.has(peerId)) return UNKNOWN_PEER;
+    member.reported ??= new Set();
+    if (member.reported.has(peerId)) return DUPLICATE;
+    member.reported.add(peerId);
+    return { ok: true, own: [this.#own(member, reply)] };
   }
 
   async ack(seat: Seat, received: number, seq: number): Promise<boolean> {

@@ -164,6 +164,10 @@ export type KickOutcome =
   | { readonly ok: true; readonly own: Own }
   | { readonly ok: false; readonly reason: "unknown-peer" | "not-in-room" };
 
+export type ReportOutcome =
+  | { readonly ok: true; readonly own: Own }
+  | { readonly ok: false; readonly reason: "unknown-peer" | "not-in-room" | "duplicate" };
+
 export type LockOutcome =
   | { readonly ok: true; readonly own: Own }
   | { readonly ok: false; readonly reason: "not-in-room" };
@@ -235,6 +239,13 @@ export interface Rooms {
     locked: boolean,
     frames: LockFrames,
   ): Promise<LockOutcome>;
+  /**
+   * Takes the member's `call-report` on its connection to `peerId`: one per
+   * pair for the membership's life (it outlives resumes, so a report sent
+   * again after one is `duplicate`), only for a room-mate. Accepted, the
+   * member gets `reply`.
+   */
+  report(seat: Seat, received: number, peerId: string, reply: string): Promise<ReportOutcome>;
   /** The client processed every frame up to `seq`; false if that `seq` was never sent. */
   ack(seat: Seat, received: number, seq: number): Promise<boolean>;
   /** Takes a member back on a new socket (the old one, if any, is `replaced`). */

@@ -1,10 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import {
   ackSchema,
+  callReportSchema,
   encode,
   type IceServer,
   joinSchema,
   kickSchema,
+  MAX_CALL_REPORT_BYTES,
   MAX_PEER_ID_LENGTH,
   normalizeRoomId,
   type PeerLeftReason,
@@ -347,6 +349,64 @@ const resume: Handler = async (ctx, session, message) => {
   ctx.logger.debug({ peerId, replayed: result.frames.length }, "member resumed");
 };
 
+/**
+ * How one of the member's peer connections came to be (or did not): one
+ * per room-mate, checked by the store, then counted. Refused reports never
+ * move a metric. A failure is logged with the ids an operator needs to
+ * find the people involved; only validated fields are ever logged.
+ */
+const callReport: Handler = async (ctx, session, message, text) => {
+  const seat = session.seat;
+  if (seat === null) return sendError(session, protocolError("not-in-room"));
+  if (Buffer.byteLength(text) > MAX_CALL_REPORT_BYTES) {
+    return sendError(
+      session,
+      protocolError("bad-message", `a call-report is at most ${MAX_CALL_REPORT_BYTES} bytes`),
+    );
+  }
+  const parsed = callReportSchema.safeParse(message);
+  if (!parsed.success) {
+    return sendError(session, protocolError("bad-message", describeIssues(parsed.error)));
+  }
+  const report = parsed.data;
+  const result = await ctx.rooms.report(
+    seat,
+    session.received,
+    report.peerId,
+    session.encodeReply({ type: "call-reported", peerId: report.peerId }),
+  );
+  if (!result.ok) {
+    if (result.reason === "not-in-room") session.unseated();
+    if (result.reason === "duplicate") {
+      return sendError(
+        session,
+        protocolError("bad-message", "that connection was reported already (one per peer)"),
+      );
+    }
+    return sendError(session, protocolError(result.reason));
+  }
+  ctx.metrics.callReport(report);
+  const ids = { roomId: seat.roomId, peerId: seat.peerId, remotePeerId: report.peerId };
+  if (report.outcome === "failed") {
+    ctx.logger.warn(
+      { ...ids, reason: report.reason, setupMs: report.setupMs, iceRestarts: report.iceRestarts },
+      "a peer connection failed to connect",
+    );
+  } else {
+    ctx.logger.debug(
+      {
+        ...ids,
+        local: report.local,
+        remote: report.remote,
+        protocol: report.protocol,
+        setupMs: report.setupMs,
+      },
+      "a peer connection connected",
+    );
+  }
+  session.writeOwn(result.own);
+};
+
 /** The client processed everything up to `seq`: the replay window lets go of it. */
 const ack: Handler = async (ctx, session, message) => {
   const parsed = ackSchema.safeParse(message);
@@ -370,6 +430,7 @@ export const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ["unlock", setLock(false)],
   ["resume", resume],
   ["ack", ack],
+  ["call-report", callReport],
   ["offer", relay],
   ["answer", relay],
   ["ice", relay],
