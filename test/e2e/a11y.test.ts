@@ -131,6 +131,11 @@ describe("accessibility and keyboard use of the web app", () => {
     await ben.page.waitForSelector("#media-notice", { state: "visible" });
     await assertAccessible(ann.page, "1:1 call");
     await assertAccessible(ben.page, "1:1 call without a camera");
+    // The statistics panel, open over the video with Ben's figures in it.
+    await ann.page.keyboard.press("i");
+    await ann.page.waitForSelector("#stats-panel .stats-person", { timeout: 10_000 });
+    await assertAccessible(ann.page, "1:1 call with the statistics panel");
+    await ann.page.keyboard.press("i");
 
     const cat = await newPerson(browser, { width: 390, height: 844 });
     await cat.page.goto(`${server.url}/?room=${room}&name=Cat`);
@@ -146,6 +151,14 @@ describe("accessibility and keyboard use of the web app", () => {
     }
     await assertAccessible(ann.page, "mesh call");
     await assertAccessible(cat.page, "mesh call on a phone");
+    await cat.page.click("#toggle-stats");
+    await cat.page.waitForFunction(
+      () => document.querySelectorAll("#stats-panel .stats-person").length === 2,
+      undefined,
+      { timeout: 10_000 },
+    );
+    await assertAccessible(cat.page, "mesh call on a phone with the statistics panel");
+    await cat.page.click("#toggle-stats");
 
     await cat.page.click("#hang-up");
     await waitForStatus(cat.page, "ended");

@@ -46,9 +46,13 @@ export class CallSession {
   /** The SDK is reconnecting to the server; the call's connections carry on meanwhile. */
   #reconnecting = false;
 
-  constructor(options: PageOptions, media: MediaSession) {
+  readonly #onTeardown: () => void;
+
+  /** `onTeardown`: the call is over here; what belongs to it (the stats panel) stops too. */
+  constructor(options: PageOptions, media: MediaSession, onTeardown: () => void = () => {}) {
     this.#options = options;
     this.#media = media;
+    this.#onTeardown = onTeardown;
   }
 
   get roomId(): string | null {
@@ -262,6 +266,7 @@ export class CallSession {
   /** Ends the call here (the server is told by closing), camera and microphone off. */
   teardown(): void {
     cancelConfirmation();
+    this.#onTeardown();
     this.#media.stop();
     this.call?.hangUp();
     this.call = null;

@@ -7,6 +7,7 @@ import {
   roomPath,
   tokenName,
 } from "./page-options.js";
+import { bindStatsKeys, StatsPanel } from "./stats-panel.js";
 import { showLobby, view } from "./view.js";
 
 /*
@@ -23,7 +24,9 @@ const media = new MediaSession(
     ? { width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15 } }
     : { width: { ideal: 1280 }, height: { ideal: 720 } },
 );
-const session = new CallSession(options, media);
+const stats = new StatsPanel(() => session.call?.peers ?? []);
+const session = new CallSession(options, media, () => stats.close());
+bindStatsKeys(stats);
 
 /** For debugging and the end-to-end tests: the live objects. */
 (globalThis as { signalroom?: unknown }).signalroom = {
@@ -60,6 +63,8 @@ view.toggleCam.addEventListener("click", () => media.toggle("video"));
 view.shareScreen.addEventListener("click", () => void media.toggleShare());
 view.retryMedia.addEventListener("click", () => void media.retry());
 view.lockRoom.addEventListener("click", () => void session.toggleLock());
+view.toggleStats.addEventListener("click", () => stats.toggle());
+view.closeStats.addEventListener("click", () => stats.close());
 view.hangUp.addEventListener("click", () => void session.hangUp());
 view.rejoin.addEventListener("click", () => session.rejoin());
 view.backToLobby.addEventListener("click", () => session.backToLobby());
