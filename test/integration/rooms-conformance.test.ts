@@ -243,6 +243,49 @@ for (const deployment of DEPLOYMENTS) {
       }
     });
 
+    it("takes one call-report per pair, across a resume on another node, about room-mates only", async () => {
+      const a = await d.connect(0);
+      const b = await d.connect(1);
+      const again = await d.connect(2);
+      const report = (peerId: unknown) => ({
+        type: "call-report",
+        peerId,
+        outcome: "connected",
+        setupMs: 500,
+        iceRestarts: 0,
+        local: "host",
+        remote: "host",
+        protocol: "udp",
+      });
+      try {
+        const joined = await a.join("report", { token: await token("report", "a") });
+        const bId = (await b.join("report", { token: await token("report", "b") })).peerId;
+        await drain(a);
+        await drain(b);
+        a.send(report(bId));
+        assert.deepEqual(await a.next(), { type: "call-reported", peerId: bId });
+        a.send(report(joined.peerId));
+        assert.equal((await a.next("error")).code, "unknown-peer");
+        // b may report about a too: the rule is per pair, not per room.
+        b.send(report(joined.peerId));
+        assert.deepEqual(await b.next(), { type: "call-reported", peerId: joined.peerId });
+        const lastSeq = a.lastSeq;
+        await a.terminate();
+        await eventually(async () => assert.equal((await d.stats()).parked, 1));
+        again.send({
+          type: "resume",
+          peerId: joined.peerId,
+          resumeToken: joined.resumeToken,
+          lastSeq,
+        });
+        await again.next("resumed");
+        again.send(report(bId));
+        assert.match(String((await again.nextError("bad-message")).message), /reported already/);
+      } finally {
+        await Promise.all([a.close(), b.close(), again.close()]);
+      }
+    });
+
     it("ends a grace period with exactly one peer-left", async () => {
       const a = await d.connect(0);
       const b = await d.connect(1);

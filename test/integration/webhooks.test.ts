@@ -7,6 +7,7 @@ import { signature } from "../../src/server/webhooks/webhook-sender.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { eventually } from "../helpers/wait.js";
 
+const ADMIN_TOKEN = "webhooks-admin-token-0123456789";
 const SECRET = "webhook-secret-0123456789";
 /** `npm run test:cluster` runs this file against 3 nodes. */
 const CLUSTER_NODES = Number(process.env.SIGNALROOM_TEST_NODES ?? "1");
@@ -19,6 +20,8 @@ interface Received {
   readonly peer?: { peerId: string; name?: string };
   readonly reason?: string;
   readonly createdAt: number;
+  readonly seq: number;
+  readonly roomSid: string;
 }
 
 /**
@@ -87,6 +90,8 @@ describe("webhooks (WEBHOOK_URL, WEBHOOK_SECRET)", () => {
       webhookUrl: receiver.url,
       webhookSecret: SECRET,
       resumeGraceMs: 200,
+      adminToken: ADMIN_TOKEN,
+      maxPeers: 3,
     });
   });
   afterEach(async () => server.closeClients());
@@ -130,13 +135,70 @@ describe("webhooks (WEBHOOK_URL, WEBHOOK_SECRET)", () => {
     // node whose store operation made it).
     assert.deepEqual([...told].sort(), [...expected].sort());
     // In order from one node; events made on different nodes at nearly the
-    // same moment may arrive in either order (docs/deployment.md §8).
+    // same moment may arrive in either order (docs/deployment.md §8), and
+    // their numbers put them back: 1, 2, ... in the room's one life.
     if (CLUSTER_NODES === 1) assert.deepEqual(told, expected);
+    const life = receiver.events.filter((e) => e.roomId === "hooks-life");
+    const sorted = [...life].sort((x, y) => x.seq - y.seq);
+    assert.deepEqual(story(sorted, "hooks-life"), expected);
+    assert.deepEqual(
+      sorted.map((e) => e.seq),
+      expected.map((_, i) => i + 1),
+    );
+    assert.equal(new Set(life.map((e) => e.roomSid)).size, 1, "one roomSid for the room's life");
+    assert.match(life[0]?.roomSid ?? "", /^[A-Za-z0-9_-]{12}$/);
     const joined = receiver.events.find((e) => e.event === "peer-joined" && e.peer?.peerId === aId);
     assert.deepEqual(joined?.peer, { peerId: aId, name: "Ada" });
     const ids = new Set(receiver.events.map((e) => e.id));
     assert.equal(ids.size, receiver.events.length, "every event once, with its own id");
     assert.deepEqual(receiver.problems, []);
+  });
+
+  it("numbers kicks and a closed room too, and a room's next life starts over with a new sid", async () => {
+    const admin = (method: string, path: string, body?: object) =>
+      fetch(`${server.httpUrl}/api/admin/rooms/${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    const lives: string[] = [];
+    for (let life = 0; life < 2; life++) {
+      const a = await server.connect();
+      const aId = String((await a.join("hooks-closed")).peerId);
+      const b = await server.connect();
+      const bId = String((await b.join("hooks-closed")).peerId);
+      const c = await server.connect();
+      const cId = String((await c.join("hooks-closed")).peerId);
+      assert.equal((await admin("POST", "hooks-closed/kick", { peerId: bId })).status, 200);
+      assert.equal((await b.closed()).code, 4501);
+      assert.equal((await admin("DELETE", "hooks-closed")).status, 200);
+      await Promise.all([a.closed(), c.closed()]);
+      const expected = [
+        "room-started",
+        `peer-joined ${aId}`,
+        `peer-joined ${bId}`,
+        `peer-joined ${cId}`,
+        `peer-left ${bId} kicked`,
+        `peer-left ${aId} kicked`,
+        `peer-left ${cId} kicked`,
+        "room-finished",
+      ];
+      const mine = () =>
+        receiver.events.filter((e) => e.roomId === "hooks-closed" && !lives.includes(e.roomSid));
+      await eventually(() => assert.equal(mine().length, 8, "eight events"), {
+        what: "the closed room's events",
+      });
+      const sorted = mine().sort((x, y) => x.seq - y.seq);
+      assert.deepEqual(story(sorted, "hooks-closed"), expected);
+      assert.deepEqual(
+        sorted.map((e) => e.seq),
+        [1, 2, 3, 4, 5, 6, 7, 8],
+      );
+      const sids = new Set(sorted.map((e) => e.roomSid));
+      assert.equal(sids.size, 1);
+      lives.push(...sids);
+    }
+    assert.notEqual(lives[0], lives[1], "each life of the room has its own sid");
   });
 });
 
@@ -154,8 +216,13 @@ describe("webhooks to a receiver that fails at first", () => {
         what: "the events after two refusals",
       });
       assert.deepEqual(
-        receiver.events.map((e) => e.event),
-        ["room-started", "peer-joined", "peer-left", "room-finished"],
+        receiver.events.map((e) => [e.event, e.seq]),
+        [
+          ["room-started", 1],
+          ["peer-joined", 2],
+          ["peer-left", 3],
+          ["room-finished", 4],
+        ],
       );
       assert.equal(receiver.requests(), 2 + receiver.events.length);
       assert.deepEqual(receiver.problems, []);

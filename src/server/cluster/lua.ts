@@ -90,13 +90,21 @@ local function trim(p, upto)
     redis.call('HSET', m, 'floor', upto + 1)
   end
 end
+-- The number of the room's next webhook event, and the room's sid: events
+-- are numbered per room (room-started is 1), so a receiver fed by several
+-- nodes can put them back in order.
+local function ev()
+  return redis.call('HINCRBY', room, 'ev', 1), redis.call('HGET', room, 'sid') or ''
+end
 -- Takes p out of the room and announces frame to the rest. Its window is
 -- kept a minute, for a kicked socket that still has a gap to fill.
--- Returns (room deleted 0/1, was parked 0/1, its node).
+-- Returns (room deleted 0/1, was parked 0/1, its node, its peer-left's
+-- event number, the room's sid); room-finished, if deleted, is the next number.
 local function remove(p, frame)
   local m = mk(p)
   local parked = redis.call('HGET', m, 'until')
   local node = redis.call('HGET', m, 'node') or ''
+  local e, sid = ev()
   redis.call('ZREM', order, p)
   redis.call('DEL', m)
   redis.call('PEXPIRE', ok_(p), 60000)
@@ -109,7 +117,7 @@ local function remove(p, frame)
   end
   local was = 0
   if parked and parked ~= '0' then was = 1 end
-  return deleted, was, node
+  return deleted, was, node, e, sid
 end
 local function infos(out, except)
   for _, q in ipairs(redis.call('ZRANGE', order, 0, -1)) do
@@ -119,7 +127,12 @@ local function infos(out, except)
 end
 `;
 
-/** ARGV[4..]: peer, info, tokenHash, capacity, ignoreLock, node, peerJoined, readyOthers, readySelf, roomId, peerLeft, raiseCapacity. */
+/**
+ * ARGV[4..]: peer, info, tokenHash, capacity, ignoreLock, node, peerJoined,
+ * readyOthers, readySelf, roomId, peerLeft, raiseCapacity, sid (the room's,
+ * if this join creates it). ok: {'ok', gen, locked, created, own seq,
+ * peer-joined's event number, sid, others' infos...}
+ */
 export const JOIN = `${PRELUDE}
 local peer, info, tok, cap, ignore, node = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8] == '1', ARGV[9]
 local locked = redis.call('HGET', room, 'locked')
@@ -128,7 +141,7 @@ local created = 0
 local c = redis.call('HGET', room, 'cap')
 if not c then
   if cap < 1 then return {'full'} end
-  redis.call('HSET', room, 'cap', cap, 'locked', '0', 'id', ARGV[13], 'next', 0)
+  redis.call('HSET', room, 'cap', cap, 'locked', '0', 'id', ARGV[13], 'next', 0, 'sid', ARGV[16], 'ev', 0)
   c = cap
   created = 1
 else
@@ -155,7 +168,10 @@ if #others == 1 then
 end
 local isLocked = 0
 if locked == '1' then isLocked = 1 end
-local out = {'ok', gen, isLocked, created, own}
+-- room-started, when created, takes the number before peer-joined's.
+if created == 1 then ev() end
+local e, sid = ev()
+local out = {'ok', gen, isLocked, created, own, e, sid}
 for _, q in ipairs(others) do out[#out + 1] = redis.call('HGET', mk(q), 'info') end
 return out
 `;
@@ -164,8 +180,8 @@ return out
 export const LEAVE = `${PRELUDE}
 local peer, gen = ARGV[4], ARGV[5]
 if not seated(peer, gen) then return {'stale'} end
-local deleted, was = remove(peer, ARGV[7])
-return {'ok', deleted, was}
+local deleted, was, _, e, sid = remove(peer, ARGV[7])
+return {'ok', deleted, was, e, sid}
 `;
 
 /** ARGV[4..]: peer, gen, received, peerLeft, graceMs. */
@@ -175,8 +191,8 @@ if not seated(peer, gen) then return {'stale'} end
 local m = mk(peer)
 redis.call('HSET', m, 'recv', ARGV[6])
 if grace == 0 then
-  local deleted, was = remove(peer, ARGV[7])
-  return {'left', deleted, was}
+  local deleted, was, _, e, sid = remove(peer, ARGV[7])
+  return {'left', deleted, was, e, sid}
 end
 local was = redis.call('HGET', m, 'until')
 local untilMs = now_ms() + grace
@@ -229,7 +245,8 @@ for _, q in ipairs(redis.call('ZRANGE', order, 0, -1)) do
 end
 local was = 0
 if parked ~= '0' then was = 1 end
-return {'ok', push(peer, ARGV[10], false), node, was}
+local e, sid = ev()
+return {'ok', push(peer, ARGV[10], false), node, was, e, sid}
 `;
 
 /** ARGV[4..]: peer, gen, received, locked (1/0), announce, reply. */
@@ -284,8 +301,8 @@ if last > seq or last + 1 < floor then
   -- The owner asked but what it missed is gone: its place is useless now.
   if oldNode ~= '' then redis.call('PUBLISH', CH .. oldNode, 'r\\n' .. peer .. '\\n' .. oldGen) end
   local id = redis.call('HGET', room, 'id') or ''
-  local deleted, was = remove(peer, ARGV[8])
-  return {'gap', deleted, was, oldNode, id}
+  local deleted, was, _, e, sid = remove(peer, ARGV[8])
+  return {'gap', deleted, was, oldNode, id, e, sid}
 end
 local gen = now_us()
 if gen <= tonumber(oldGen) then gen = tonumber(oldGen) + 1 end
@@ -328,8 +345,8 @@ if not u then return {'gone'} end
 if u == '0' then return {'attached'} end
 if tonumber(u) > now_ms() then return {'later', u} end
 local id = redis.call('HGET', room, 'id') or ''
-local deleted = remove(peer, ARGV[5])
-return {'expired', deleted, id}
+local deleted, _, _, e, sid = remove(peer, ARGV[5])
+return {'expired', deleted, id, e, sid}
 `;
 
 /** ARGV[4..]: peer, deadNode, graceMs, peerLeft. A member whose node died is parked from now. */
@@ -339,8 +356,8 @@ local m = mk(peer)
 if redis.call('HGET', m, 'node') ~= dead then return {'no'} end
 if grace == 0 then
   local id = redis.call('HGET', room, 'id') or ''
-  local deleted = remove(peer, ARGV[7])
-  return {'left', deleted, id}
+  local deleted, _, _, e, sid = remove(peer, ARGV[7])
+  return {'left', deleted, id, e, sid}
 end
 local untilMs = now_ms() + grace
 -- A new generation: whatever the dead node still tries for it is stale.
@@ -403,8 +420,9 @@ return out
 /**
  * ARGV[4..]: target ('' for every member), kicked, peerLeft. An operator
  * removes members: each gets kicked last; the rest (when one goes) get
- * peerLeft. Returns 'gone', or 'ok', room deleted (0/1), then peer, node,
- * was parked (0/1) per member removed.
+ * peerLeft. Returns 'gone', or 'ok', room deleted (0/1), the room's sid,
+ * then peer, node, was parked (0/1), peer-left's event number per member
+ * removed (room-finished, if deleted, is the next number).
  */
 export const EVICT = `${PRELUDE}
 local target, kicked, left = ARGV[4], ARGV[5], ARGV[6]
@@ -416,7 +434,7 @@ else
   if not redis.call('ZSCORE', order, target) then return {'gone'} end
   targets = {target}
 end
-local out = {'ok', 0}
+local out = {'ok', 0, redis.call('HGET', room, 'sid') or ''}
 for _, q in ipairs(targets) do
   local m = mk(q)
   local node = redis.call('HGET', m, 'node') or ''
@@ -430,6 +448,7 @@ for _, q in ipairs(targets) do
   out[#out + 1] = q
   out[#out + 1] = node
   out[#out + 1] = was
+  out[#out + 1] = (ev())
 end
 local rest = redis.call('ZRANGE', order, 0, -1)
 if target ~= '' then

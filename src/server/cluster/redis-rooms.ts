@@ -11,6 +11,7 @@ import {
   leftReason,
   type MemberSummary,
   type Numbered,
+  newRoomSid,
   type PeerInfo,
   type ReportOutcome,
   type ResumeOutcome,
@@ -47,6 +48,17 @@ const SCRIPTS = {
   inspect: new Script(lua.INSPECT),
   evict: new Script(lua.EVICT),
 };
+
+/** A webhook event's number in its room, as a script returned it. */
+interface EventNumber {
+  readonly seq: number;
+  readonly roomSid: string;
+}
+
+/** The event number and room sid a script returned at `at` and `at + 1`. */
+function eventOf(r: readonly LuaReply[], at: number): EventNumber {
+  return { seq: Number(r[at]), roomSid: String(r[at + 1] ?? "") };
+}
 
 /** How long a peer id -> room index entry outlives a crash that kept it from being deleted. */
 const PEER_INDEX_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -113,6 +125,7 @@ export class RedisRooms implements Rooms {
       roomId,
       req.frames.peerLeft,
       req.raiseCapacity ? 1 : 0,
+      newRoomSid(),
     ]);
     const r = reply as LuaReply[];
     const left = req.current !== null;
@@ -120,17 +133,27 @@ export class RedisRooms implements Rooms {
       this.#forgetSeat(entry, peer.peerId);
       return { ok: false, reason: r[0] === "locked" ? "locked" : "full", left };
     }
-    const [, gen, locked, created, ownSeq] = r as [string, string, number, number, number];
+    const [, gen, locked, created, ownSeq, joinedEvent, sid] = r as [
+      string,
+      string,
+      number,
+      number,
+      number,
+      number,
+      string,
+    ];
     this.#node.count({ rooms: Number(created), members: 1 });
+    const seq = Number(joinedEvent);
+    const roomSid = String(sid);
     if (Number(created) === 1) {
       this.#redis.sAdd(CLUSTER.rooms, roomId).catch(() => {});
-      this.#opts.events?.({ type: "room-started", roomId });
+      this.#opts.events?.({ type: "room-started", roomId, seq: seq - 1, roomSid });
     }
-    this.#opts.events?.({ type: "peer-joined", roomId, peer });
+    this.#opts.events?.({ type: "peer-joined", roomId, peer, seq, roomSid });
     return {
       ok: true,
       seat: { peerId: peer.peerId, roomId, gen: Number(gen) },
-      others: r.slice(5).map(parseInfo),
+      others: r.slice(7).map(parseInfo),
       locked: locked === 1,
       joinedSeq: 1,
       own: ownSeq ? [{ seq: Number(ownSeq), frame: req.frames.readySelf }] : [],
@@ -149,7 +172,7 @@ export class RedisRooms implements Rooms {
       peerLeft,
     ])) as LuaReply[];
     if (r[0] !== "ok") return false;
-    this.#gone(seat, Number(r[1]), Number(r[2]), leftReason(peerLeft));
+    this.#gone(seat, Number(r[1]), Number(r[2]), leftReason(peerLeft), eventOf(r, 3));
     return true;
   }
 
@@ -205,7 +228,7 @@ export class RedisRooms implements Rooms {
     if (r[0] === "stale") return "stale";
     this.#forgetSeat(entry);
     if (r[0] === "left") {
-      this.#gone(seat, Number(r[1]), Number(r[2]), leftReason(peerLeft));
+      this.#gone(seat, Number(r[1]), Number(r[2]), leftReason(peerLeft), eventOf(r, 3));
       return "left";
     }
     await this.#call(() => this.#redis.zAdd(CLUSTER.parked, { score: Number(r[1]), value: entry }));
@@ -265,7 +288,7 @@ export class RedisRooms implements Rooms {
     const node = String(r[2] ?? "");
     this.#node.count({ members: -1, parked: -Number(r[3]) });
     this.#forgetSeat(`${tag}|${target}`, target, node);
-    this.#left(seat.roomId, target, "kicked", 0);
+    this.#left(seat.roomId, target, "kicked", 0, eventOf(r, 4));
     return { ok: true, own: [{ seq: Number(r[1]), frame: frames.reply }] };
   }
 
@@ -332,7 +355,13 @@ export class RedisRooms implements Rooms {
       if (r[0] === "gap") {
         this.#node.count({ rooms: -Number(r[1]), members: -1, parked: -Number(r[2]) });
         this.#forgetSeat(entry, req.peerId, String(r[3] ?? ""));
-        this.#left(String(r[4] ?? ""), req.peerId, leftReason(req.peerLeft), Number(r[1]));
+        this.#left(
+          String(r[4] ?? ""),
+          req.peerId,
+          leftReason(req.peerLeft),
+          Number(r[1]),
+          eventOf(r, 5),
+        );
         return { ok: false, reason: "gap" };
       }
       return { ok: false, reason: r[0] === "bad-token" ? "bad-token" : "unknown" };
@@ -415,18 +444,20 @@ export class RedisRooms implements Rooms {
     ])) as LuaReply[];
     if (r[0] !== "ok") return [];
     const deleted = Number(r[1]);
-    const removed: string[] = [];
-    for (let i = 2; i + 2 < r.length; i += 3) {
+    const roomSid = String(r[2] ?? "");
+    const removed: { peer: string; seq: number }[] = [];
+    for (let i = 3; i + 3 < r.length; i += 4) {
       const peer = String(r[i]);
-      removed.push(peer);
+      removed.push({ peer, seq: Number(r[i + 3]) });
       this.#node.count({ members: -1, parked: -Number(r[i + 2]) });
       this.#forgetSeat(`${tag}|${peer}`, peer, String(r[i + 1] ?? ""));
     }
     if (deleted === 1) this.#node.count({ rooms: -1 });
-    removed.forEach((peer, i) => {
-      this.#left(roomId, peer, "kicked", deleted === 1 && i === removed.length - 1 ? 1 : 0);
+    removed.forEach(({ peer, seq }, i) => {
+      const last = deleted === 1 && i === removed.length - 1 ? 1 : 0;
+      this.#left(roomId, peer, "kicked", last, { seq, roomSid });
     });
-    return removed;
+    return removed.map(({ peer }) => peer);
   }
 
   async members(roomId: string): Promise<readonly PeerInfo[]> {
@@ -467,7 +498,7 @@ export class RedisRooms implements Rooms {
     if (r[0] === "expired") {
       this.#node.count({ rooms: -Number(r[1]), members: -1, parked: -1 });
       this.#deletePeerIndex(peerId);
-      this.#left(String(r[2] ?? ""), peerId, "dropped", Number(r[1]));
+      this.#left(String(r[2] ?? ""), peerId, "dropped", Number(r[1]), eventOf(r, 3));
       return { state: "expired" };
     }
     return { state: "gone" };
@@ -509,26 +540,38 @@ export class RedisRooms implements Rooms {
     if (r[0] === "left") {
       this.#node.count({ rooms: -Number(r[1]), members: -1 });
       this.#deletePeerIndex(peerId);
-      this.#left(String(r[2] ?? ""), peerId, "dropped", Number(r[1]));
+      this.#left(String(r[2] ?? ""), peerId, "dropped", Number(r[1]), eventOf(r, 3));
     }
     return null;
   }
 
   /** A member left (or was removed): counts and indexes follow. */
-  #gone(seat: Seat, roomDeleted: number, wasParked: number, reason: string): void {
+  #gone(
+    seat: Seat,
+    roomDeleted: number,
+    wasParked: number,
+    reason: string,
+    event: EventNumber,
+  ): void {
     this.#node.count({ rooms: -roomDeleted, members: -1, parked: -wasParked });
     this.#forgetSeat(`${roomTag(seat.roomId)}|${seat.peerId}`, seat.peerId);
-    this.#left(seat.roomId, seat.peerId, reason, roomDeleted);
+    this.#left(seat.roomId, seat.peerId, reason, roomDeleted, event);
   }
 
   /** Events for a member that left, and its room if that emptied it (which leaves the index). */
-  #left(roomId: string, peerId: string, reason: string, roomDeleted: number): void {
+  #left(
+    roomId: string,
+    peerId: string,
+    reason: string,
+    roomDeleted: number,
+    { seq, roomSid }: EventNumber,
+  ): void {
     if (roomId === "") return;
     if (roomDeleted === 1) this.#redis.sRem(CLUSTER.rooms, roomId).catch(() => {});
     const events = this.#opts.events;
     if (!events) return;
-    events({ type: "peer-left", roomId, peerId, reason });
-    if (roomDeleted === 1) events({ type: "room-finished", roomId });
+    events({ type: "peer-left", roomId, peerId, reason, seq, roomSid });
+    if (roomDeleted === 1) events({ type: "room-finished", roomId, seq: seq + 1, roomSid });
   }
 
   /**

@@ -15,6 +15,7 @@ import type {
   ReportOutcome,
   ResumeOutcome,
   ResumeRequest,
+  RoomChange,
   RoomDetail,
   RoomStats,
   RoomSummary,
@@ -22,7 +23,7 @@ import type {
   RoomsOptions,
   Seat,
 } from "./rooms.js";
-import { leftReason } from "./rooms.js";
+import { leftReason, newRoomSid } from "./rooms.js";
 
 const OK: DeliverResult = { ok: true };
 const UNKNOWN_PEER = { ok: false, reason: "unknown-peer" } as const;
@@ -51,6 +52,10 @@ interface Room {
   readonly members: Map<string, MemberState>;
   capacity: number;
   locked: boolean;
+  /** Names this life of the room in its events. */
+  readonly sid: string;
+  /** The number of the last event of the room (room-started is 1). */
+  events: number;
 }
 
 /** A read-only view of one room, for consistency checks in tests. */
@@ -107,9 +112,15 @@ export class MemoryRooms implements Rooms {
     }
     if (!room) {
       if (req.capacity < 1) return { ok: false, reason: "full", left: current !== null };
-      room = { members: new Map(), capacity: req.capacity, locked: false };
+      room = {
+        members: new Map(),
+        capacity: req.capacity,
+        locked: false,
+        sid: newRoomSid(),
+        events: 0,
+      };
       this.#rooms.set(roomId, room);
-      this.#opts.events?.({ type: "room-started", roomId });
+      this.#event(room, { type: "room-started", roomId });
     }
     const others = [...room.members.values()];
     const previous = this.#byPeer.get(peer.peerId);
@@ -128,7 +139,7 @@ export class MemoryRooms implements Rooms {
     };
     room.members.set(peer.peerId, member);
     this.#byPeer.set(peer.peerId, member);
-    this.#opts.events?.({ type: "peer-joined", roomId, peer });
+    this.#event(room, { type: "peer-joined", roomId, peer });
     // `joined` is seq 1 and never replayed: it holds the plain token.
     const joinedSeq = member.window.push("", 0);
     member.window.ack(joinedSeq);
@@ -483,13 +494,20 @@ export class MemoryRooms implements Rooms {
     member.attached = false;
     const { roomId, peerId } = member;
     const room = this.#rooms.get(roomId);
-    room?.members.delete(peerId);
-    this.#opts.events?.({ type: "peer-left", roomId, peerId, reason });
-    if (room?.members.size === 0) {
+    if (!room) return true;
+    room.members.delete(peerId);
+    this.#event(room, { type: "peer-left", roomId, peerId, reason });
+    if (room.members.size === 0) {
       this.#rooms.delete(roomId);
-      this.#opts.events?.({ type: "room-finished", roomId });
+      this.#event(room, { type: "room-finished", roomId });
     }
     return true;
+  }
+
+  /** Numbers a change of `room` and tells whoever listens (webhooks). */
+  #event(room: Room, change: RoomChange): void {
+    room.events++;
+    this.#opts.events?.({ ...change, seq: room.events, roomSid: room.sid });
   }
 
   #expire(member: MemberState): void {

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 /**
  * The one seam between signaling and room state. Everything that must
  * change to run on several nodes sits behind this interface.
@@ -328,8 +329,18 @@ export interface RoomDetail extends Omit<RoomSummary, "members"> {
   readonly members: readonly MemberSummary[];
 }
 
-/** A change of a room's membership, as webhooks report it. */
-export type RoomEvent =
+/**
+ * A change of a room's membership, as webhooks report it. `seq` numbers a
+ * room's events (`room-started` is 1, then one more per event, `room-finished`
+ * last); `roomSid` names the room's life, from its `room-started` to its
+ * `room-finished` (a room of the same id started later has another). In a
+ * cluster each node sends the events it made, so they can arrive out of
+ * order across nodes: `roomSid` and `seq` put them back.
+ */
+export type RoomEvent = RoomChange & { readonly seq: number; readonly roomSid: string };
+
+/** What changed in a room; {@link RoomEvent} adds its number. */
+export type RoomChange =
   | { readonly type: "room-started"; readonly roomId: string }
   | { readonly type: "peer-joined"; readonly roomId: string; readonly peer: PeerInfo }
   | {
@@ -340,6 +351,11 @@ export type RoomEvent =
       readonly reason: string;
     }
   | { readonly type: "room-finished"; readonly roomId: string };
+
+/** A new room's sid: 72 random bits, base64url (12 characters). */
+export function newRoomSid(): string {
+  return randomBytes(9).toString("base64url");
+}
 
 /** The `reason` of an encoded `peer-left` frame (what a webhook reports). */
 export function leftReason(peerLeft: string): string {
