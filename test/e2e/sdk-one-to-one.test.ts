@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import type { Signalroom } from "../../src/server/index.js";
+import { delta, scrape } from "../helpers/prometheus.js";
+import { eventually } from "../helpers/wait.js";
 import { exampleFrames, waitForExampleState } from "./call-watch.js";
 import {
   assertE2eEnvironment,
@@ -35,7 +37,8 @@ describe("the SDK's OneToOneCall in real Chromium (the example page)", () => {
     assertNoCspViolations();
   });
 
-  it("connects two example pages and plays the remote video", async () => {
+  it("connects two example pages, plays the remote video, and both report the call", async () => {
+    const before = (await scrape(server.url)).samples;
     const room = `sdk-${Date.now()}`;
     const a = await newPerson(browser);
     const b = await newPerson(browser);
@@ -48,6 +51,15 @@ describe("the SDK's OneToOneCall in real Chromium (the example page)", () => {
     ]);
     await framesGrow(() => exampleFrames(a.page));
     await framesGrow(() => exampleFrames(b.page));
+    // OneToOneCall's call-report, from each side, about the other.
+    const hostPair = 'signalroom_calls_total{outcome="connected",local="host",remote="host"}';
+    await eventually(
+      async () => {
+        const moved = delta(before, (await scrape(server.url)).samples);
+        assert.equal(moved[hostPair], 2, JSON.stringify(moved));
+      },
+      { what: "both sides' call-report" },
+    );
 
     // The other leaves: the call says so.
     await b.context.close();
