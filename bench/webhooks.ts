@@ -5,8 +5,10 @@
  * webhooks, one whose WEBHOOK_URL refuses connections (nothing listens), and
  * one whose receiver accepts and never answers (every request waits out its
  * 5 s limit, so the queue fills and later events are dropped). Taking
- * turns, best of 2; prints joins/s and join latency with ratios against the
- * node without webhooks. Servers are processes on 127.0.0.1, stopped by pid.
+ * turns, best of 2; prints joins/s, rooms ready/s and join latency with
+ * ratios against the node without webhooks, then failed joins (any: exit
+ * code 1) and each node's webhooks failed and dropped (from its /metrics).
+ * Servers are processes on 127.0.0.1, stopped by pid.
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { ServerProcess } from "../test/helpers/server-process.js";
@@ -38,6 +40,21 @@ async function blackHole(): Promise<{ port: number; close(): Promise<void> }> {
   };
 }
 
+/**
+ * `signalroom_webhooks_total` of one node by result (its /metrics, open
+ * without METRICS_TOKEN): shows that the webhook path was in play.
+ */
+async function webhookCounts(node: ServerProcess): Promise<Record<string, number>> {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  const counts: Record<string, number> = {};
+  for (const [, result, value] of text.matchAll(
+    /^signalroom_webhooks_total\{result="(\w+)"\} (\d+)$/gm,
+  )) {
+    counts[result as string] = Number(value);
+  }
+  return counts;
+}
+
 /** A port nothing listens on: taken and released. */
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -53,6 +70,7 @@ export async function webhooks(): Promise<void> {
   const refused = await closedPort();
   const nodes = new Map<Name, ServerProcess>();
   const results = new Map<Name, JoinResult[]>();
+  const sent = new Map<Name, Record<string, number>>();
   const killAll = () => {
     for (const node of nodes.values()) node.kill();
   };
@@ -84,6 +102,7 @@ export async function webhooks(): Promise<void> {
         await quiet([node]);
       }
     }
+    for (const [name, node] of nodes) sent.set(name, await webhookCounts(node));
   } finally {
     for (const node of nodes.values()) await stop(node);
     await hole.close();
@@ -112,7 +131,23 @@ export async function webhooks(): Promise<void> {
     );
   };
   row("joins / s", (x) => x.joinsPerSecond[0] ?? 0, false);
+  // First join sent -> every room of 2 `ready`: the whole storm, as users see it.
+  row("rooms ready / s", (x) => (x.clients / 2) * (1000 / (x.allReadyMs[0] ?? Infinity)), false);
   row("join -> joined p50 (ms)", (x) => x.p50, true);
   row("join -> joined p99 (ms)", (x) => x.p99, true);
   row("node CPU / join (us)", (x) => (x.nodeCpuMs * 1000) / Math.max(1, x.joins), true);
+  const failed = (n: Name) => (results.get(n) ?? []).reduce((sum, x) => sum + x.failures, 0);
+  const line = (metric: string, cell: (n: Name) => string, note: string) =>
+    console.log(`${metric.padEnd(28)}${names.map((n) => cell(n).padStart(18)).join("")}  ${note}`);
+  line("failed joins (every repeat)", (n) => String(failed(n)), "MUST be 0");
+  line(
+    "webhooks failed / dropped",
+    (n) => `${sent.get(n)?.failed ?? 0} / ${sent.get(n)?.dropped ?? 0}`,
+    "the webhook path was in play",
+  );
+  const total = names.reduce((sum, n) => sum + failed(n), 0);
+  if (total > 0) {
+    console.log(`FAIL: ${total} joins failed (over every repeat)`);
+    process.exitCode = 1;
+  }
 }
