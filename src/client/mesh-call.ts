@@ -15,6 +15,7 @@ import {
   withTrack,
 } from "./peer-link.js";
 import type { CallReport } from "./requests.js";
+import { deliverCallReport } from "./setup-watch.js";
 import type { SignalingClient } from "./signaling-client.js";
 import { relayFromSignal, signalFromRelay } from "./wire.js";
 
@@ -316,16 +317,16 @@ export class MeshCall extends Emitter<MeshCallEvents> {
     link.on("connection-state", (state) => this.emit("connection-state", { peerId, state }));
     link.on("ice-error", (error) => this.emit("ice-error", { peerId, ...error }));
     link.on("ice-restart", () => this.emit("ice-restart", { peerId }));
-    link.on("setup", (outcome) => this.#report({ ...outcome, peerId }));
+    link.on("setup", (outcome) =>
+      deliverCallReport(
+        { ...outcome, peerId },
+        (report) => this.emit("call-report", report),
+        this.#opts.signaling,
+        this.#opts.reportCalls,
+      ),
+    );
     link.on("error", (error) => this.emit("error", Object.assign(error, { peerId })));
     this.emit("peer-added", { peerId, name, userId });
-  }
-
-  #report(report: CallReport): void {
-    this.emit("call-report", report);
-    if (this.#opts.reportCalls === false) return;
-    // Telemetry: a refusal (they left as it went, an older server) changes nothing here.
-    this.#opts.signaling.reportCall(report).catch(() => {});
   }
 
   #remove(peerId: string, reason: PeerRemovedReason, leftReason?: string): void {

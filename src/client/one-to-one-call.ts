@@ -14,6 +14,7 @@ import {
   withTrack,
 } from "./peer-link.js";
 import type { CallReport } from "./requests.js";
+import { deliverCallReport } from "./setup-watch.js";
 import type { SignalingClient } from "./signaling-client.js";
 import { relayFromSignal, signalFromRelay } from "./wire.js";
 
@@ -331,11 +332,12 @@ export class OneToOneCall extends Emitter<OneToOneCallEvents> {
       // Who it was is known by now: a connection needs their signals to come up.
       const remote = this.#remotePeerId;
       if (remote === null) return;
-      const report: CallReport = { ...outcome, peerId: remote };
-      this.emit("call-report", report);
-      if (this.#opts.reportCalls === false) return;
-      // Telemetry: a refusal (they left as it went, an older server) changes nothing here.
-      this.#opts.signaling.reportCall(report).catch(() => {});
+      deliverCallReport(
+        { ...outcome, peerId: remote },
+        (report) => this.emit("call-report", report),
+        this.#opts.signaling,
+        this.#opts.reportCalls,
+      );
     });
     link.on("connection-state", (state) => {
       this.emit("connection-state", { state, peerId: peerId() });

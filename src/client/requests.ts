@@ -16,7 +16,8 @@ import { type ClientErrorCode, SignalroomError } from "./errors.js";
 
 /** A `call-report` as the SDK makes it (the `type` is added when sent). */
 export type CallReport = DistributiveOmit<CallReportMessage, "type">;
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** `Omit` applied to each member of a union (plain `Omit` would merge them). */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** What a `join()` asked for; a re-join after a refused resume repeats it. */
 export interface JoinParams {

@@ -9,14 +9,27 @@ import {
   RELAY_PROTOCOLS,
   type RelayProtocol,
 } from "../protocol/index.js";
-import type { CallReport } from "./requests.js";
+import type { CallReport, DistributiveOmit } from "./requests.js";
+import type { SignalingClient } from "./signaling-client.js";
 
 /** How a peer connection's setup ended: a `call-report` without the peer. */
-export type SetupOutcome = CallReport extends infer R
-  ? R extends unknown
-    ? Omit<R, "peerId">
-    : never
-  : never;
+export type SetupOutcome = DistributiveOmit<CallReport, "peerId">;
+
+/**
+ * What both calls do with a connection's outcome: the event first, then,
+ * unless `reportCalls` is false, the report to the server. A refusal (they
+ * left as it went, an older server) is telemetry lost, nothing more.
+ */
+export function deliverCallReport(
+  report: CallReport,
+  emit: (report: CallReport) => void,
+  signaling: SignalingClient,
+  reportCalls: boolean | undefined,
+): void {
+  emit(report);
+  if (reportCalls === false) return;
+  signaling.reportCall(report).catch(() => {});
+}
 
 /** Default of `setupTimeoutMs`: a connection not up by then is reported as failed. */
 export const DEFAULT_SETUP_TIMEOUT_MS = 30_000;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Browser } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import type { Signalroom } from "../../src/server/index.js";
 import { delta, type Samples, scrape } from "../helpers/prometheus.js";
 import { eventually } from "../helpers/wait.js";
@@ -30,6 +30,27 @@ async function callsMoved(server: Signalroom, before: Samples): Promise<Record<s
   return Object.fromEntries(
     Object.entries(moved).filter(([key]) => key.startsWith("signalroom_call")),
   );
+}
+
+/** Waits for both people to connect and both to report it; the call series that moved. */
+async function bothConnected(
+  server: Signalroom,
+  before: Samples,
+  people: { a: { page: Page }; b: { page: Page } },
+): Promise<Record<string, number>> {
+  await Promise.all([
+    waitForStatus(people.a.page, "connected"),
+    waitForStatus(people.b.page, "connected"),
+  ]);
+  let moved: Record<string, number> = {};
+  await eventually(
+    async () => {
+      moved = await callsMoved(server, before);
+      assert.equal(moved.signalroom_call_setup_seconds_count, 2, JSON.stringify(moved));
+    },
+    { timeoutMs: 10_000, what: "both reports" },
+  );
+  return moved;
 }
 
 describe("call-report from real browsers", () => {
@@ -69,18 +90,7 @@ describe("call-report from real browsers", () => {
     try {
       const before = (await scrape(server.url)).samples;
       const people = await call(server, `report-host-${Date.now()}`);
-      await Promise.all([
-        waitForStatus(people.a.page, "connected"),
-        waitForStatus(people.b.page, "connected"),
-      ]);
-      let moved: Record<string, number> = {};
-      await eventually(
-        async () => {
-          moved = await callsMoved(server, before);
-          assert.equal(moved.signalroom_call_setup_seconds_count, 2, JSON.stringify(moved));
-        },
-        { timeoutMs: 10_000, what: "both reports" },
-      );
+      const moved = await bothConnected(server, before, people);
       console.log(`# call-report metrics after a host-pair call: ${JSON.stringify(moved)}`);
       assert.equal(
         moved['signalroom_calls_total{outcome="connected",local="host",remote="host"}'],
@@ -109,18 +119,7 @@ describe("call-report from real browsers", () => {
     try {
       const before = (await scrape(server.url)).samples;
       const people = await call(server, `report-relay-${Date.now()}`, "&relay=1");
-      await Promise.all([
-        waitForStatus(people.a.page, "connected"),
-        waitForStatus(people.b.page, "connected"),
-      ]);
-      let moved: Record<string, number> = {};
-      await eventually(
-        async () => {
-          moved = await callsMoved(server, before);
-          assert.equal(moved.signalroom_call_setup_seconds_count, 2, JSON.stringify(moved));
-        },
-        { timeoutMs: 10_000, what: "both reports" },
-      );
+      const moved = await bothConnected(server, before, people);
       console.log(`# call-report metrics after a relay-only call: ${JSON.stringify(moved)}`);
       assert.equal(
         moved['signalroom_calls_total{outcome="connected",local="relay",remote="relay"}'],
