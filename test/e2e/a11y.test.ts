@@ -38,7 +38,28 @@ async function axeViolations(page: Page): Promise<Violation[]> {
     const axe = (
       globalThis as unknown as { axe: { run: (...args: unknown[]) => Promise<unknown> } }
     ).axe;
-    const result = (await axe.run(document, { resultTypes: ["violations"] })) as {
+    // A fade caught halfway (the connected pill fades 2.5 s after the call
+    // connects) has a contrast no one reads for long, and when axe met it
+    // depended on timing. So a finite animation already under way runs to its
+    // end first, and one still waiting out its delay is held where it is
+    // while axe looks: the page is checked in states that last.
+    const held: Animation[] = [];
+    const running: Promise<Animation>[] = [];
+    for (const a of document.getAnimations()) {
+      const timing = a.effect?.getComputedTiming();
+      if (a.playState !== "running") continue;
+      if (!timing || !Number.isFinite(timing.endTime ?? Number.POSITIVE_INFINITY)) continue;
+      if (timing.progress === null) {
+        a.pause();
+        held.push(a);
+      } else {
+        running.push(a.finished);
+      }
+    }
+    await Promise.all(running);
+    const result = (await axe.run(document, { resultTypes: ["violations"] }).finally(() => {
+      for (const a of held) a.play();
+    })) as {
       violations: {
         id: string;
         impact: string | null;
