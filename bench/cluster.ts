@@ -23,16 +23,19 @@
  *
  * Every server (the built `dist/server/cli.js`) and redis-server is its own
  * process on 127.0.0.1, stopped by its pid; the load comes from
- * bench/cluster-load.ts, a process of its own, which reads the servers' CPU
+ * bench/relay-load.ts, a process of its own, which reads the servers' CPU
  * (utime + stime of /proc/<pid>/stat) at the edges of its measured window.
  * Abuse limits are raised out of the way. Every loop is bounded.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { type RedisServer, startRedis } from "../test/helpers/redis-server.js";
 import { ServerProcess } from "../test/helpers/server-process.js";
-import type { JoinResult, RelayResult } from "./cluster-load.js";
+import type { JoinResult, RelayResult } from "./relay-load.js";
+import { clockTicks, LIMITS } from "./targets.js";
+
+export { clockTicks, LIMITS };
 
 const root = join(import.meta.dirname, "..");
 const NODES = 3;
@@ -44,34 +47,13 @@ const WARMUP_MS = 2000;
 const JOINERS = Number(process.env.BENCH_CLUSTER_JOINERS ?? 1000);
 const REPEATS = Number(process.env.BENCH_CLUSTER_REPEATS ?? 2);
 
-/** The bulk limits (test/helpers/server.ts BULK_LIMITS) as the CLI reads them. */
-export const LIMITS: Record<string, string> = {
-  WEB_ROOT: "",
-  LOG_LEVEL: "warn",
-  MAX_CONNECTIONS_PER_IP: "100000",
-  RATE_LIMIT_PER_SECOND: "100000",
-  RATE_LIMIT_BURST: "100000",
-  RATE_LIMIT_BYTES_PER_SECOND: String(1024 * 1024 * 1024),
-  RATE_LIMIT_CLOSE_AFTER: "1000000",
-  JOIN_RATE_PER_MINUTE: "100000",
-  SHUTDOWN_DRAIN_MS: "2000",
-};
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function clockTicks(): number {
-  try {
-    return Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-}
-
-/** Runs bench/cluster-load.ts as its own process; its last JSON line. */
+/** Runs bench/relay-load.ts as its own process; its last JSON line. */
 export async function load<T>(args: object): Promise<T> {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", join(root, "bench", "cluster-load.ts"), JSON.stringify(args)],
+    ["--import", "tsx", join(root, "bench", "relay-load.ts"), JSON.stringify(args)],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   let out = "";
@@ -79,7 +61,7 @@ export async function load<T>(args: object): Promise<T> {
     out += d.toString();
   });
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  if (code !== 0) throw new Error(`bench/cluster-load.ts exited with ${code}`);
+  if (code !== 0) throw new Error(`bench/relay-load.ts exited with ${code}`);
   return JSON.parse(out.trim().split("\n").pop() ?? "{}") as T;
 }
 

@@ -13,7 +13,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { ServerProcess } from "../test/helpers/server-process.js";
 import { clockTicks, LIMITS, load, quiet, stop } from "./cluster.js";
-import type { JoinResult } from "./cluster-load.js";
+import type { JoinResult } from "./relay-load.js";
 
 const JOINERS = Number(process.env.BENCH_WEBHOOK_JOINERS ?? 1000);
 const REPEATS = Number(process.env.BENCH_WEBHOOK_REPEATS ?? 2);

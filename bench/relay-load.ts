@@ -1,7 +1,8 @@
 /**
- * Load generator of the cluster scenario (bench/cluster.ts), run as its own
- * process; the servers it targets are other processes (loopback only). Two
- * modes, one JSON line on stdout:
+ * The relay load generator of `npm run bench` (the steady, saturation,
+ * cluster and webhooks scenarios), run as its own process; the servers it
+ * targets are other processes (loopback only). Three modes, one JSON line
+ * on stdout:
  *
  *  - `relay`: `pairs.length` rooms of 2, member a on `pairs[i].a`, member b
  *    on `pairs[i].b` (the same node or two different ones). Open loop: the
@@ -16,6 +17,11 @@
  *    processes and of redis-server is read at the start and the end of the
  *    measured window, which follows a warm-up; relayed frames are counted
  *    as received by the members in the same window.
+ *  - `saturate`: the same rooms and frames, closed loop: each a keeps
+ *    `window` round trips in flight and sends the next as soon as one
+ *    comes back, for `warmupMs + measureMs`; relayed frames and CPU are
+ *    counted over the measured window. CPU per relayed message at the most
+ *    the server can carry.
  *  - `joins`: a join storm, `rounds` times: `clients` sockets are opened
  *    (client j on `urls[j % urls.length]`, so the 2 members of a room are
  *    on different nodes when there are several), then every client sends
@@ -25,11 +31,15 @@
  *
  * Every loop is bounded in count, and the whole run by `deadlineMs`.
  */
-import { readFileSync } from "node:fs";
 import WebSocket from "ws";
+import { cpuMs } from "./targets.js";
 
 interface RelayArgs {
-  mode: "relay";
+  mode: "relay" | "saturate";
+  /** `saturate`: round trips each pair keeps in flight. */
+  window?: number;
+  /** Sent as `token` with every join (a server that checks join tokens). */
+  token?: string;
   pairs: { a: string; b: string }[];
   /** Messages a second sent by the a's in all (the echoes come on top). */
   rate: number;
@@ -48,6 +58,7 @@ interface RelayArgs {
 
 interface JoinArgs {
   mode: "joins";
+  token?: string;
   urls: string[];
   clients: number;
   rounds: number;
@@ -100,30 +111,21 @@ type Args = RelayArgs | JoinArgs;
 type Msg = { type: string; seq?: number; id?: number; code?: string; [k: string]: unknown };
 
 const args = JSON.parse(process.argv[2] ?? "{}") as Args;
-const urls = args.mode === "relay" ? args.pairs.flatMap((p) => [p.a, p.b]) : args.urls;
+const urls = args.mode !== "joins" ? args.pairs.flatMap((p) => [p.a, p.b]) : args.urls;
 for (const url of urls) {
   if (!/^ws:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(url)) {
-    throw new Error(`cluster-load targets loopback only, not ${url}`);
+    throw new Error(`relay-load targets loopback only, not ${url}`);
   }
 }
 const deadline = Date.now() + args.deadlineMs;
 setTimeout(() => {
-  process.stderr.write("cluster-load: deadline reached\n");
+  process.stderr.write("relay-load: deadline reached\n");
   process.exit(3);
 }, args.deadlineMs).unref();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const now = () => performance.now();
 const errors: Record<string, number> = {};
-
-/** CPU time of a process so far (user + system, every thread), in ms. */
-function cpuMs(pid: number, ticks: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // The command name may hold spaces and parentheses: fields start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // utime and stime are fields 14 and 15 of stat(5); fields[0] is field 3.
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticks;
-}
 
 function cpuSample(pids: { nodes: number[]; redis: number | null }, ticks: number) {
   return {
@@ -288,13 +290,19 @@ function sdp(bytes: number, setup: "actpass" | "active"): string {
 
 // ---- relay -----------------------------------------------------------------
 
-async function relay(a: RelayArgs): Promise<RelayResult> {
+/** The frames of a relay run, built once. */
+function frames(a: RelayArgs) {
   const ice = iceTemplate(a.iceBytes);
   const sdpBytes = a.offerBytes - `{"type":"offer","sdp":,"id":00000}`.length;
   const offerHead = `{"type":"offer","sdp":${JSON.stringify(sdp(sdpBytes, "actpass"))},"id":`;
   const answerHead = `{"type":"answer","sdp":${JSON.stringify(sdp(sdpBytes, "active"))},"id":`;
+  return { ice, offerHead, answerHead };
+}
 
+/** Opens the rooms of 2, every member joined (with the token, if any) and `ready`. */
+async function openPairs(a: RelayArgs): Promise<[Member, Member][]> {
   const pairs: [Member, Member][] = [];
+  const token = a.token === undefined ? {} : { token: a.token };
   await Promise.all(
     a.pairs.map(async (p, i) => {
       const ma = new Member(p.a);
@@ -302,12 +310,40 @@ async function relay(a: RelayArgs): Promise<RelayResult> {
       await Promise.all([ma.open(), mb.open()]);
       const room = `relay-${process.pid}-${i}`;
       const ready = Promise.all([ma.next(["ready"], 10_000), mb.next(["ready"], 10_000)]);
-      ma.send(JSON.stringify({ type: "join", roomId: room }));
-      mb.send(JSON.stringify({ type: "join", roomId: room }));
+      ma.send(JSON.stringify({ type: "join", roomId: room, ...token }));
+      mb.send(JSON.stringify({ type: "join", roomId: room, ...token }));
       await ready;
       pairs[i] = [ma, mb];
     }),
   );
+  return pairs;
+}
+
+/** Each b echoes an `ice` and answers an `offer` (same size); `count` sees every relayed frame. */
+function echoing(mb: Member, f: ReturnType<typeof frames>, count: () => void): void {
+  mb.onFrame = (m) => {
+    if (typeof m.id !== "number") return;
+    count();
+    if (m.type === "offer") mb.send(`${f.answerHead}${m.id}}`);
+    else if (m.type === "ice") mb.send(f.ice(m.id));
+  };
+}
+
+/** Acks: each member about once every `everyMs`, spread over the period. */
+function acking(members: Member[], everyMs: number): NodeJS.Timeout {
+  let turn = 0;
+  const slots = 20;
+  return setInterval(() => {
+    const slot = turn++ % slots;
+    for (let i = slot; i < members.length; i += slots) members[i]?.ack();
+  }, everyMs / slots);
+}
+
+async function relay(a: RelayArgs): Promise<RelayResult> {
+  const f = frames(a);
+  const { ice, offerHead } = f;
+  const pairs = await openPairs(a);
+  if (a.mode === "saturate") return saturate(a, pairs, f);
   const members = pairs.flat();
   const P = pairs.length;
 
@@ -320,12 +356,7 @@ async function relay(a: RelayArgs): Promise<RelayResult> {
   let maxSendLagMs = 0;
 
   for (const [ma, mb] of pairs) {
-    mb.onFrame = (m) => {
-      if (typeof m.id !== "number") return;
-      received++;
-      if (m.type === "offer") mb.send(`${answerHead}${m.id}}`);
-      else if (m.type === "ice") mb.send(ice(m.id));
-    };
+    echoing(mb, f, () => received++);
     ma.onFrame = (m) => {
       if (typeof m.id !== "number" || m.id < 0 || m.id >= total) return;
       received++;
@@ -343,13 +374,7 @@ async function relay(a: RelayArgs): Promise<RelayResult> {
   const measureFrom = t0 + a.warmupMs;
   const measureTo = measureFrom + a.measureMs;
 
-  // Acks: each member about once every ackEveryMs, spread over the period.
-  let ackTurn = 0;
-  const ackSlots = 20;
-  const acker = setInterval(() => {
-    const slot = ackTurn++ % ackSlots;
-    for (let i = slot; i < members.length; i += ackSlots) members[i]?.ack();
-  }, a.ackEveryMs / ackSlots);
+  const acker = acking(members, a.ackEveryMs);
 
   // CPU at the window's edges.
   let before: ReturnType<typeof cpuSample> | null = null;
@@ -443,6 +468,86 @@ async function relay(a: RelayArgs): Promise<RelayResult> {
   };
 }
 
+/**
+ * Closed loop: each a keeps `window` round trips in flight, the next sent
+ * as one comes back; CPU and relayed frames over the measured window.
+ */
+async function saturate(
+  a: RelayArgs,
+  pairs: [Member, Member][],
+  f: ReturnType<typeof frames>,
+): Promise<RelayResult> {
+  const members = pairs.flat();
+  const window = a.window ?? 4;
+  let received = 0;
+  let nextId = 0;
+  const rtts: number[] = [];
+  const offers: number[] = [];
+  let measuring = false;
+  let running = true;
+  for (const [ma, mb] of pairs) {
+    echoing(mb, f, () => received++);
+    const sentAt = new Map<number, { at: number; offer: boolean }>();
+    let nth = 0;
+    const send = () => {
+      const id = nextId++;
+      const offer = nth++ % a.offerEvery === a.offerEvery - 1;
+      sentAt.set(id, { at: now(), offer });
+      ma.send(offer ? `${f.offerHead}${id}}` : f.ice(id));
+    };
+    ma.onFrame = (m) => {
+      if (typeof m.id !== "number") return;
+      received++;
+      const sent = sentAt.get(m.id);
+      if (sent === undefined) return;
+      sentAt.delete(m.id);
+      if (measuring) {
+        const rtt = now() - sent.at;
+        rtts.push(rtt);
+        if (sent.offer) offers.push(rtt);
+      }
+      if (running && Date.now() < deadline) send();
+    };
+    for (let i = 0; i < window; i++) send();
+  }
+  const acker = acking(members, a.ackEveryMs);
+  await sleep(a.warmupMs);
+  measuring = true;
+  const before = cpuSample(a.pids, a.clockTicks);
+  const receivedBefore = received;
+  const windowStart = now();
+  await sleep(a.measureMs);
+  const after = cpuSample(a.pids, a.clockTicks);
+  const relayed = received - receivedBefore;
+  const windowEnd = now();
+  measuring = false;
+  running = false;
+  await sleep(Math.min(a.drainMs, 1000));
+  clearInterval(acker);
+  await Promise.all(members.map((m) => m.close()));
+  rtts.sort((x, y) => x - y);
+  offers.sort((x, y) => x - y);
+  return {
+    scheduled: rtts.length,
+    answered: rtts.length,
+    unanswered: 0,
+    p50: pct(rtts, 0.5),
+    p99: pct(rtts, 0.99),
+    max: rtts.at(-1) ?? 0,
+    offerP50: pct(offers, 0.5),
+    offerP99: pct(offers, 0.99),
+    relayed,
+    seconds: (windowEnd - windowStart) / 1000,
+    nodeCpuMs: after.nodes - before.nodes,
+    redisCpuMs: after.redis - before.redis,
+    loadCpuMs: after.load - before.load,
+    maxSendLagMs: 0,
+    iceBytes: Buffer.byteLength(f.ice(10_000)),
+    offerBytes: Buffer.byteLength(`${f.offerHead}10000}`),
+    errors,
+  };
+}
+
 // ---- join storm ------------------------------------------------------------
 
 async function joins(a: JoinArgs): Promise<JoinResult> {
@@ -479,7 +584,11 @@ async function joins(a: JoinArgs): Promise<JoinResult> {
       );
       ready.push(c.next(["ready"], 30_000));
       sentAt[j] = now();
-      c.send(`{"type":"join","roomId":"storm-${process.pid}-${r}-${j >> 1}"}`);
+      c.send(
+        a.token === undefined
+          ? `{"type":"join","roomId":"storm-${process.pid}-${r}-${j >> 1}"}`
+          : `{"type":"join","roomId":"storm-${process.pid}-${r}-${j >> 1}","token":"${a.token}"}`,
+      );
     });
     const answers = await Promise.allSettled(joined);
     const readies = await Promise.allSettled(ready);
@@ -517,14 +626,14 @@ async function joins(a: JoinArgs): Promise<JoinResult> {
   };
 }
 
-const run = args.mode === "relay" ? relay(args) : joins(args);
+const run = args.mode === "joins" ? joins(args) : relay(args);
 run.then(
   (result) => {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     process.exit(0);
   },
   (error: unknown) => {
-    process.stderr.write(`cluster-load: ${(error as Error).stack}\n`);
+    process.stderr.write(`relay-load: ${(error as Error).stack}\n`);
     process.exit(1);
   },
 );
