@@ -195,12 +195,13 @@ export class MemoryRooms implements Rooms {
     return "parked";
   }
 
-  async relay(
+  // Declared as the seam has it, so a subclass may wait (the tests' yielding store).
+  relay(
     seat: Seat,
     received: number,
     frame: string,
     to: string | undefined,
-  ): Promise<DeliverResult> {
+  ): DeliverResult | Promise<DeliverResult> {
     return this.relayNow(seat, received, frame, to);
   }
 

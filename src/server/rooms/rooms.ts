@@ -219,13 +219,19 @@ export interface Rooms {
    * is off. `stale` when a resume took the seat over already.
    */
   drop(seat: Seat, received: number, peerLeft: string): Promise<DropOutcome>;
-  /** A relayed frame to `to`, or to every member but the sender. */
+  /**
+   * A relayed frame to `to`, or to every member but the sender. The one
+   * operation on every message's path, so a store that can do it without
+   * waiting (memory) answers at once, not with a promise: the connection
+   * then relays within the read that brought the frame, no queue step, no
+   * promise per hop. A store that must wait (Redis) returns a promise.
+   */
   relay(
     seat: Seat,
     received: number,
     frame: string,
     to: string | undefined,
-  ): Promise<DeliverResult>;
+  ): DeliverResult | Promise<DeliverResult>;
   /** A reply of ours to the member itself, numbered; null when the seat is stale. */
   reply(seat: Seat, received: number, frame: string): Promise<Numbered | null>;
   /**

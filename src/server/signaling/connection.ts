@@ -522,20 +522,37 @@ export class Connection implements SessionState, SeatHolder {
     }
   }
 
-  async #handle(decoded: DecodeResult, text: string): Promise<void> {
+  /** Handles one frame; a promise only when the handler had to wait. */
+  #handle(decoded: DecodeResult, text: string): void | Promise<void> {
     if (!decoded.ok) return this.#answer(decoded.error);
+    const type = decoded.type;
     this.#replyId = requestId(decoded.message);
+    let pending: void | Promise<void>;
     try {
-      const handler = HANDLERS.get(decoded.type);
-      if (!handler) {
-        const shown = decoded.type.slice(0, MAX_ECHOED_TYPE);
-        return await sendError(
-          this,
-          protocolError("unknown-type", `unknown message type "${shown}"`),
-        );
+      const handler = HANDLERS.get(type);
+      if (handler) {
+        pending = handler(this.#ctx, this, decoded.message, text);
+      } else {
+        const shown = type.slice(0, MAX_ECHOED_TYPE);
+        pending = sendError(this, protocolError("unknown-type", `unknown message type "${shown}"`));
       }
-      await handler(this.#ctx, this, decoded.message, text);
     } catch (error) {
+      return this.#failed(type, error);
+    }
+    if (pending instanceof Promise) {
+      return pending.then(
+        () => {
+          this.#replyId = undefined;
+        },
+        (error: unknown) => this.#failed(type, error),
+      );
+    }
+    this.#replyId = undefined;
+  }
+
+  /** A handler threw: answer, and close when the member's state may be off. */
+  async #failed(type: string, error: unknown): Promise<void> {
+    try {
       // A join or resume that failed half-way holds nothing for anyone.
       if (this.#seat === null && this.#expecting !== null) this.unseated();
       if (error instanceof StoreUnavailableError) {
@@ -545,7 +562,7 @@ export class Connection implements SessionState, SeatHolder {
         return;
       }
       this.#ctx.logger.error(
-        { err: error, peerId: this.peerId, type: decoded.type },
+        { err: error, peerId: this.peerId, type },
         "unexpected error while handling a message",
       );
       await this.#answer(protocolError("internal"));
@@ -581,9 +598,25 @@ export class Connection implements SessionState, SeatHolder {
    * after the last handled frame stay uncounted: sent again, they arrive
    * for the first time.
    */
-  #enqueueFrame(work: () => Promise<void>): void {
+  #enqueueFrame(work: () => void | Promise<void>): void {
     const dropsBefore = this.#dropsUncounted;
     this.#dropsUncounted = 0;
+    if (this.#queued === 0 && this.#ctx.rooms.gate() === null) {
+      // Nothing ahead of it: handled now, within this read. Only what has
+      // to wait (a join checking its token, a store on the network) takes
+      // the queue, and every frame after it waits its turn there.
+      if (this.#closed || this.#closing) return;
+      if (this.#seat !== null) this.#received += dropsBefore + 1;
+      let pending: void | Promise<void>;
+      try {
+        pending = work();
+      } catch (error) {
+        this.#taskFailed(error);
+        return;
+      }
+      if (pending instanceof Promise) this.#enqueue(() => pending);
+      return;
+    }
     this.#enqueue(async () => {
       const gate = this.#ctx.rooms.gate();
       if (gate !== null) await gate;
@@ -597,14 +630,16 @@ export class Connection implements SessionState, SeatHolder {
     if (++this.#queued === QUEUE_HIGH) this.#socket.pause();
     const run = this.#queue
       .then(task)
-      .catch((error: unknown) => {
-        this.#ctx.logger.error({ err: error, peerId: this.peerId }, "session task failed");
-      })
+      .catch((error: unknown) => this.#taskFailed(error))
       .finally(() => {
         if (--this.#queued === QUEUE_LOW && !this.#closing) this.#socket.resume();
       });
     this.#queue = run;
     return run;
+  }
+
+  #taskFailed(error: unknown): void {
+    this.#ctx.logger.error({ err: error, peerId: this.peerId }, "session task failed");
   }
 
   #clearIdleTimer(): void {

@@ -16,7 +16,7 @@ import {
   resumeSchema,
 } from "../../protocol/index.js";
 import { type Identity, tokenAdmits } from "../auth/join-tokens.js";
-import type { Numbered, PeerInfo, Seat } from "../rooms/rooms.js";
+import type { DeliverResult, Numbered, PeerInfo, Seat } from "../rooms/rooms.js";
 import type { SignalingContext } from "./context.js";
 import { relayFrame } from "./relay-frame.js";
 import { describeIssues } from "./schema-errors.js";
@@ -69,7 +69,7 @@ export type Handler = (
   session: SessionState,
   message: Record<string, unknown>,
   text: string,
-) => Promise<void>;
+) => void | Promise<void>;
 
 const join: Handler = async (ctx, session, message) => {
   const room = normalizeRoomId(Object.hasOwn(message, "roomId") ? message.roomId : undefined);
@@ -194,7 +194,11 @@ const leave: Handler = async (ctx, session) => {
   await session.send({ type: "left", roomId: seat.roomId });
 };
 
-const relay: Handler = async (ctx, session, message, text) => {
+/**
+ * Synchronous all the way when the store is (memory): the frame is handed
+ * on within the read that brought it. A promise only when something waits.
+ */
+const relay: Handler = (ctx, session, message, text) => {
   const started = performance.now();
   const seat = session.seat;
   if (seat === null) return sendError(session, protocolError("not-in-room"));
@@ -219,16 +223,19 @@ const relay: Handler = async (ctx, session, message, text) => {
       protocolError("bad-message", "message is nested too deeply to relay"),
     );
   }
-  const result = await ctx.rooms.relay(seat, session.received, frame, to);
-  if (!result.ok) {
-    if (result.reason === "not-in-room") session.unseated();
-    return sendError(session, protocolError(result.reason));
-  }
-  ctx.metrics.relayed(
-    message.type as string,
-    Buffer.byteLength(text),
-    (performance.now() - started) / 1000,
-  );
+  const result = ctx.rooms.relay(seat, session.received, frame, to);
+  const settle = (r: DeliverResult): void | Promise<void> => {
+    if (!r.ok) {
+      if (r.reason === "not-in-room") session.unseated();
+      return sendError(session, protocolError(r.reason));
+    }
+    ctx.metrics.relayed(
+      message.type as string,
+      Buffer.byteLength(text),
+      (performance.now() - started) / 1000,
+    );
+  };
+  return result instanceof Promise ? result.then(settle) : settle(result);
 };
 
 const kick: Handler = async (ctx, session, message) => {
