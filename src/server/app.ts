@@ -13,7 +13,8 @@ import { requestUrl } from "./http/request-url.js";
 import { createRequestHandler, type MetricsEndpoint, serveMetrics } from "./http/routes.js";
 import { AddressLimiter } from "./limits/address-limiter.js";
 import { ConnectionCounter } from "./limits/connection-counter.js";
-import { type Clock, monotonicClock } from "./limits/token-bucket.js";
+import { MessagePolicies } from "./limits/message-limiter.js";
+import { BucketPolicy, type Clock, monotonicClock } from "./limits/token-bucket.js";
 import { createLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
 import { preflight } from "./preflight.js";
@@ -26,6 +27,8 @@ import { type WebhookResult, WebhookSender } from "./webhooks/webhook-sender.js"
 
 /** Refused resumes an address may have at once, before RESUME_FAILURES_PER_MINUTE applies. */
 const RESUME_FAILURE_BURST = 10;
+/** Joins a connection may make at once, before JOIN_RATE_PER_MINUTE applies. */
+const JOIN_BURST = 10;
 /** Admin API requests per minute per address, and at once. */
 const ADMIN_PER_MINUTE = 120;
 const ADMIN_BURST = 30;
@@ -142,14 +145,17 @@ export async function startSignalroom(
     iceServers: (userId) => iceServersFor(config, userId, Date.now(), turnTtl),
     clock,
     limits: {
-      messages: {
-        perSecond: config.rateLimitPerSecond,
-        burst: config.rateLimitBurst,
-        bytesPerSecond: config.rateLimitBytesPerSecond,
-        maxFrameBytes: config.maxMessageBytes,
-        closeAfter: config.rateLimitCloseAfter,
-      },
-      joinsPerMinute: config.joinsPerMinute,
+      messages: new MessagePolicies(
+        {
+          perSecond: config.rateLimitPerSecond,
+          burst: config.rateLimitBurst,
+          bytesPerSecond: config.rateLimitBytesPerSecond,
+          maxFrameBytes: config.maxMessageBytes,
+          closeAfter: config.rateLimitCloseAfter,
+        },
+        clock,
+      ),
+      joins: new BucketPolicy(config.joinsPerMinute / 60, JOIN_BURST, clock),
       maxBufferedBytes: config.maxBufferedBytes,
       joinTimeoutMs: config.joinTimeoutMs,
     },

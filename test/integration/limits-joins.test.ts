@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { BULK_LIMITS, joinPair, startTestServer, type TestServer } from "../helpers/server.js";
 
-/** Joins a connection may make at once (JOIN_BURST in src/server/signaling/session.ts). */
+/** Joins a connection may make at once (JOIN_BURST in src/server/app.ts). */
 const JOIN_BURST = 10;
 
 describe("join rate per connection (6 per minute, burst 10)", () => {

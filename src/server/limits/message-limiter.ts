@@ -1,4 +1,4 @@
-import { type Clock, monotonicClock, TokenBucket } from "./token-bucket.js";
+import { BucketPolicy, type Clock, monotonicClock, TokenBucket } from "./token-bucket.js";
 
 /** The window over which refusals are counted towards closing (see `closeAfter`). */
 export const REFUSAL_WINDOW_MS = 10_000;
@@ -48,30 +48,21 @@ export type Verdict =
  * as surely as a burst, while a member who overshot once is not.
  */
 export class MessageLimiter {
+  readonly #policies: MessagePolicies;
   readonly #bucket: TokenBucket;
   readonly #bytes: TokenBucket | null;
-  readonly #refusals: TokenBucket;
-  readonly #clock: Clock;
+  /** Made at the first refusal: most connections never have one. */
+  #refusals: TokenBucket | null = null;
   #closing = false;
   #lastToldAt = Number.NEGATIVE_INFINITY;
 
-  constructor(limits: MessageLimits, clock: Clock = monotonicClock) {
-    this.#bucket = new TokenBucket(limits.perSecond, limits.burst, clock);
-    this.#bytes =
-      limits.bytesPerSecond === undefined
-        ? null
-        : new TokenBucket(
-            limits.bytesPerSecond,
-            Math.max(limits.bytesPerSecond * 4, limits.maxFrameBytes ?? 0),
-            clock,
-          );
-    this.#refusals = new TokenBucket(
-      (limits.closeAfter * 1000) / REFUSAL_WINDOW_MS,
-      // The closing refusal is the one that finds the bucket empty.
-      limits.closeAfter - 1,
-      clock,
-    );
-    this.#clock = clock;
+  /** `limits` as policies made once for every connection, or limits of its own. */
+  constructor(limits: MessagePolicies | MessageLimits, clock: Clock = monotonicClock) {
+    const policies =
+      limits instanceof MessagePolicies ? limits : new MessagePolicies(limits, clock);
+    this.#policies = policies;
+    this.#bucket = new TokenBucket(policies.messages);
+    this.#bytes = policies.bytes === null ? null : new TokenBucket(policies.bytes);
   }
 
   /**
@@ -101,13 +92,42 @@ export class MessageLimiter {
   }
 
   #refused(): Verdict {
+    this.#refusals ??= new TokenBucket(this.#policies.refusals);
     if (!this.#refusals.take()) {
       this.#closing = true;
       return "close";
     }
-    const now = this.#clock();
+    const now = this.#policies.refusals.clock();
     if (now - this.#lastToldAt < 1000) return "drop";
     this.#lastToldAt = now;
     return "refuse";
+  }
+}
+
+/**
+ * The buckets' policies for one set of limits, made once per server: each
+ * connection's limiter then holds only its buckets' levels.
+ */
+export class MessagePolicies {
+  readonly messages: BucketPolicy;
+  readonly bytes: BucketPolicy | null;
+  readonly refusals: BucketPolicy;
+
+  constructor(limits: MessageLimits, clock: Clock = monotonicClock) {
+    this.messages = new BucketPolicy(limits.perSecond, limits.burst, clock);
+    this.bytes =
+      limits.bytesPerSecond === undefined
+        ? null
+        : new BucketPolicy(
+            limits.bytesPerSecond,
+            Math.max(limits.bytesPerSecond * 4, limits.maxFrameBytes ?? 0),
+            clock,
+          );
+    this.refusals = new BucketPolicy(
+      (limits.closeAfter * 1000) / REFUSAL_WINDOW_MS,
+      // The closing refusal is the one that finds the bucket empty.
+      limits.closeAfter - 1,
+      clock,
+    );
   }
 }

@@ -11,25 +11,40 @@ export type Clock = () => number;
 export const monotonicClock: Clock = () => performance.now();
 
 /**
+ * How a kind of bucket fills: `burst` tokens at most, refilled at
+ * `perSecond`. Made once and shared by every bucket of the kind, so a
+ * bucket holds only its own state (a connection has several).
+ */
+export class BucketPolicy {
+  readonly perMs: number;
+  readonly burst: number;
+  readonly clock: Clock;
+
+  constructor(perSecond: number, burst: number, clock: Clock = monotonicClock) {
+    this.perMs = perSecond / 1000;
+    this.burst = burst;
+    this.clock = clock;
+  }
+}
+
+/**
  * A token bucket: `burst` tokens at most, refilled at `perSecond`. Each
  * `take()` spends one token if there is one. O(1), no timers.
  */
 export class TokenBucket {
-  readonly #perMs: number;
-  readonly #burst: number;
-  readonly #clock: Clock;
+  readonly #policy: BucketPolicy;
   #tokens: number;
   #last: number;
 
-  constructor(perSecond: number, burst: number, clock: Clock = monotonicClock) {
-    this.#perMs = perSecond / 1000;
-    this.#burst = burst;
-    this.#clock = clock;
-    this.#tokens = burst;
-    this.#last = clock();
+  constructor(policy: BucketPolicy);
+  constructor(perSecond: number, burst: number, clock?: Clock);
+  constructor(policy: BucketPolicy | number, burst = 0, clock: Clock = monotonicClock) {
+    const p = typeof policy === "number" ? new BucketPolicy(policy, burst, clock) : policy;
+    this.#policy = p;
+    this.#tokens = p.burst;
+    this.#last = p.clock();
   }
 
-  /** Spends `cost` tokens (default 1); false, spending none, when there are fewer. */
   take(cost = 1): boolean {
     if (!this.has(cost)) return false;
     this.#tokens = Math.max(0, this.#tokens - cost);
@@ -38,14 +53,15 @@ export class TokenBucket {
 
   /** Whether `cost` tokens (default 1) are there, spending none. */
   has(cost = 1): boolean {
-    const now = this.#clock();
-    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#last) * this.#perMs);
+    const p = this.#policy;
+    const now = p.clock();
+    this.#tokens = Math.min(p.burst, this.#tokens + (now - this.#last) * p.perMs);
     this.#last = now;
     return this.#tokens >= cost - EPSILON;
   }
 
   /** Whether the bucket is full (it can be forgotten: a new one is the same). */
   get full(): boolean {
-    return this.has(this.#burst);
+    return this.has(this.#policy.burst);
   }
 }

@@ -35,7 +35,12 @@ interface MemberState {
   readonly peerId: string;
   readonly roomId: string;
   readonly info: PeerInfo;
-  readonly tokenHash: Buffer;
+  /**
+   * Hex, as the request had it: a Buffer per member would be a slice of
+   * Node's shared 8 KB pool and keep the whole slab alive for the member's
+   * life. Decoded only to compare, on resume.
+   */
+  readonly tokenHash: string;
   readonly window: ReplayWindow;
   received: number;
   gen: number;
@@ -129,7 +134,7 @@ export class MemoryRooms implements Rooms {
       peerId: peer.peerId,
       roomId,
       info: peer,
-      tokenHash: Buffer.from(req.tokenHash, "hex"),
+      tokenHash: req.tokenHash,
       window: new ReplayWindow(this.#opts.bufferFrames, this.#opts.bufferBytes),
       received: 0,
       gen: this.#nextGen++,
@@ -331,8 +336,9 @@ export class MemoryRooms implements Rooms {
     const member = this.#byPeer.get(req.peerId);
     if (!member) return { ok: false, reason: "unknown" };
     const presented = Buffer.from(req.tokenHash, "hex");
-    if (presented.length !== member.tokenHash.length) return { ok: false, reason: "bad-token" };
-    if (!timingSafeEqual(presented, member.tokenHash)) return { ok: false, reason: "bad-token" };
+    const held = Buffer.from(member.tokenHash, "hex");
+    if (presented.length !== held.length) return { ok: false, reason: "bad-token" };
+    if (!timingSafeEqual(presented, held)) return { ok: false, reason: "bad-token" };
     const frames = member.window.since(req.lastSeq);
     if (frames === null) {
       // The owner asked (right token) but what it missed is gone: its place

@@ -86,6 +86,21 @@ export class ReplayWindow {
 }
 
 /** A frame as written for one member: the shared frame with its `seq` last. */
+/**
+ * `withSeq` as the bytes a socket writes, built in one buffer: no
+ * intermediate string for the frame with its `seq`, and nothing for the
+ * socket to encode.
+ */
+export function encodeWithSeq(frame: string, seq: number): Buffer {
+  const tail = `,"seq":${seq}}`;
+  const bytes = Buffer.byteLength(frame);
+  const out = Buffer.allocUnsafe(bytes - 1 + tail.length);
+  out.write(frame, 0);
+  // Over the closing brace: every frame we write is a JSON object.
+  out.write(tail, bytes - 1, "latin1");
+  return out;
+}
+
 export function withSeq(frame: string, seq: number): string {
   // Every frame is a JSON object we built or relayed: its last character is `}`.
   return `${frame.slice(0, -1)},"seq":${seq}}`;

@@ -10,7 +10,7 @@ import {
 } from "../../protocol/index.js";
 import { MessageLimiter, type Verdict } from "../limits/message-limiter.js";
 import { TokenBucket } from "../limits/token-bucket.js";
-import { withSeq } from "../rooms/replay-window.js";
+import { encodeWithSeq } from "../rooms/replay-window.js";
 import { type Numbered, type PeerInfo, type Seat, StoreUnavailableError } from "../rooms/rooms.js";
 import type { SignalingContext } from "./context.js";
 import { HANDLERS, leaveRoom, type SessionState, sendError } from "./handlers.js";
@@ -19,8 +19,6 @@ import type { SeatHolder } from "./local-seats.js";
 const MAX_ECHOED_TYPE = 64;
 /** How long a closing socket may take to say goodbye before it is cut. */
 const CLOSE_GRACE_MS = 1000;
-/** Joins a connection may make at once, before JOIN_RATE_PER_MINUTE applies. */
-const JOIN_BURST = 10;
 /**
  * Messages waiting behind a slow one (a join waiting on a JWKS fetch):
  * past the high mark the socket stops being read, so TCP pushes back on
@@ -49,6 +47,12 @@ interface Held {
   readonly gen: number;
   readonly frame: string;
 }
+
+/** The queue when nothing is in it: one for every connection. */
+const SETTLED: Promise<void> = Promise.resolve();
+
+/** Our frames are text, also when handed over as bytes. */
+const TEXT = { binary: false } as const;
 
 /** The frame a kicked member gets last: its socket closes after writing it. */
 const KICKED_PREFIX = '{"type":"kicked"';
@@ -82,7 +86,7 @@ export class Connection implements SessionState, SeatHolder {
   readonly #limiter: MessageLimiter;
   readonly #joins: TokenBucket;
   #idleTimer: NodeJS.Timeout | null = null;
-  #queue: Promise<void> = Promise.resolve();
+  #queue: Promise<void> = SETTLED;
   #queued = 0;
   /** The `id` of the request being handled, echoed in our replies to it. */
   #replyId: string | number | undefined;
@@ -94,7 +98,7 @@ export class Connection implements SessionState, SeatHolder {
   /** `seq` of the last frame written for the member. */
   #written = 0;
   /** Frames that arrived ahead of a gap, by `seq`, with the seat gen they are for. */
-  #held = new Map<number, Held>();
+  #held: Map<number, Held> | null = null;
   /** A join or resume for this peer id is in flight: deliveries are held until it returns. */
   #expecting: string | null = null;
   #filling = false;
@@ -119,8 +123,8 @@ export class Connection implements SessionState, SeatHolder {
     this.address = opts.address;
     this.#socket = socket;
     this.#ctx = ctx;
-    this.#limiter = new MessageLimiter(ctx.limits.messages, ctx.clock);
-    this.#joins = new TokenBucket(ctx.limits.joinsPerMinute / 60, JOIN_BURST, ctx.clock);
+    this.#limiter = new MessageLimiter(ctx.limits.messages);
+    this.#joins = new TokenBucket(ctx.limits.joins);
     this.unseated();
   }
 
@@ -302,9 +306,10 @@ export class Connection implements SessionState, SeatHolder {
     this.#written = written;
     this.#clearIdleTimer();
     // What arrived meanwhile for an earlier seat is not for this one.
-    for (const [seq, held] of this.#held) {
-      if (held.gen !== seat.gen || seq <= written) this.#held.delete(seq);
+    for (const [seq, held] of this.#held ?? []) {
+      if (held.gen !== seat.gen || seq <= written) this.#held?.delete(seq);
     }
+    if (this.#held?.size === 0) this.#held = null;
   }
 
   unseated(): void {
@@ -312,7 +317,7 @@ export class Connection implements SessionState, SeatHolder {
     this.#seat = null;
     this.#info = null;
     this.#expecting = null;
-    this.#held.clear();
+    this.#held = null;
     if (peerId !== null) this.#ctx.seats.release(peerId, this);
     if (this.#closed || this.#closing) return;
     // Out of any room (new, left, refused as full): must join within the timeout.
@@ -329,11 +334,16 @@ export class Connection implements SessionState, SeatHolder {
     const seat = this.#seat;
     if (seat === null) {
       // The join or resume that makes this seat is still returning.
-      if (this.#expecting !== null) this.#held.set(seq, { gen, frame });
+      if (this.#expecting !== null) this.#hold(seq, gen, frame);
       return;
     }
     if (gen !== seat.gen || seq <= this.#written) return;
-    this.#held.set(seq, { gen, frame });
+    // The usual case: next in line with nothing waiting, written at once.
+    if (seq === this.#written + 1 && this.#held === null) {
+      this.#writeNext(frame);
+      return;
+    }
+    this.#hold(seq, gen, frame);
     this.#flush();
   }
 
@@ -341,7 +351,7 @@ export class Connection implements SessionState, SeatHolder {
     const seat = this.#seat;
     if (seat === null) return;
     for (const { seq, frame } of frames) {
-      if (seq > this.#written) this.#held.set(seq, { gen: seat.gen, frame });
+      if (seq > this.#written) this.#hold(seq, seat.gen, frame);
     }
     this.#flush();
   }
@@ -349,7 +359,7 @@ export class Connection implements SessionState, SeatHolder {
   /** Writes every frame that is next in line; asks the store for the ones missing. */
   #flush(): void {
     this.#flushHeld();
-    if (this.#seat !== null && this.#held.size > 0 && !this.#filling) this.#fill();
+    if (this.#seat !== null && this.#held !== null && !this.#filling) this.#fill();
   }
 
   /** SeatHolder: frames for the member may have been lost on the way; ask the store. */
@@ -369,13 +379,13 @@ export class Connection implements SessionState, SeatHolder {
       try {
         while (
           this.#seat !== null &&
-          (always || (this.#held.size > 0 && !this.#held.has(this.#written + 1)))
+          (always || (this.#held !== null && !this.#held.has(this.#written + 1)))
         ) {
           always = false;
           const seat = this.#seat;
           const frames = await this.#ctx.rooms.framesAfter(seat, this.#written);
           if (seat !== this.#seat) continue;
-          if (frames !== null && frames.length === 0 && this.#held.size === 0) break;
+          if (frames !== null && frames.length === 0 && this.#held === null) break;
           if (frames === null || frames.length === 0) {
             // Gone from the store: the client cannot be made whole here; it
             // reconnects, and its resume tells it to re-join.
@@ -384,7 +394,7 @@ export class Connection implements SessionState, SeatHolder {
             return;
           }
           for (const { seq, frame } of frames) {
-            if (seq > this.#written) this.#held.set(seq, { gen: seat.gen, frame });
+            if (seq > this.#written) this.#hold(seq, seat.gen, frame);
           }
           this.#flushHeld();
         }
@@ -402,14 +412,34 @@ export class Connection implements SessionState, SeatHolder {
   }
 
   #flushHeld(): void {
-    let next = this.#held.get(this.#written + 1);
+    const held = this.#held;
+    if (held === null) return;
+    let next = held.get(this.#written + 1);
     while (next !== undefined && this.#seat !== null) {
-      this.#held.delete(++this.#written);
-      this.write(withSeq(next.frame, this.#written));
-      if (this.#written > this.#roomMatesAsOf) this.#countRoomMates(next.frame);
-      if (next.frame.startsWith(KICKED_PREFIX)) return this.kicked();
-      next = this.#held.get(this.#written + 1);
+      held.delete(this.#written + 1);
+      if (!this.#writeNext(next.frame)) break;
+      next = held.get(this.#written + 1);
     }
+    // Empty again (the usual case): a Map per idle connection is memory for nothing.
+    if (held.size === 0 && this.#held === held) this.#held = null;
+  }
+
+  /** Keeps a frame that cannot be written yet (ahead of a gap, or before the seat exists). */
+  #hold(seq: number, gen: number, frame: string): void {
+    this.#held ??= new Map();
+    this.#held.set(seq, { gen, frame });
+  }
+
+  /** Writes the member's next frame; false when it was its last (`kicked`). */
+  #writeNext(frame: string): boolean {
+    const seq = ++this.#written;
+    this.write(encodeWithSeq(frame, seq));
+    if (seq > this.#roomMatesAsOf) this.#countRoomMates(frame);
+    if (frame.startsWith(KICKED_PREFIX)) {
+      this.kicked();
+      return false;
+    }
+    return true;
   }
 
   #countRoomMates(frame: string): void {
@@ -457,8 +487,8 @@ export class Connection implements SessionState, SeatHolder {
     return encode(this.#replyId === undefined ? message : { ...message, id: this.#replyId });
   }
 
-  /** Writes a frame to the socket as it is. */
-  write(frame: string): void {
+  /** Writes a frame to the socket as it is (bytes: UTF-8 text). */
+  write(frame: string | Buffer): void {
     const socket = this.#socket;
     if (socket.readyState !== socket.OPEN || this.#closing) return;
     if (socket.bufferedAmount > this.#ctx.limits.maxBufferedBytes) {
@@ -468,7 +498,7 @@ export class Connection implements SessionState, SeatHolder {
       this.close(CLOSE_CODES.slowConsumer, "reading too slowly");
       return;
     }
-    socket.send(frame);
+    socket.send(frame, TEXT);
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { type WebSocket, WebSocketServer } from "ws";
+import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { CLOSE_CODES } from "../../protocol/index.js";
 import type { ClientAddressOf } from "../http/client-address.js";
 import { requestUrl } from "../http/request-url.js";
@@ -47,10 +47,39 @@ export class SignalingGateway {
   #refusedAtMax = 0;
   #refusedAtMaxLoggedAt = Number.NEGATIVE_INFINITY;
   #closing = false;
+  // Socket listeners, made once per gateway; `ws` calls them with the
+  // socket as `this`.
+  readonly #onMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
+  readonly #onPing: (this: WebSocket, data: Buffer) => void;
+  readonly #onPong: (this: WebSocket) => void;
+  readonly #onError: (this: WebSocket, error: Error) => void;
+  readonly #onClose: (this: WebSocket, code: number) => void;
 
   constructor(ctx: SignalingContext, opts: GatewayOptions) {
     this.#ctx = ctx;
     this.#opts = opts;
+    const connections = this.#connections;
+    this.#onMessage = function (data, isBinary) {
+      connections.get(this)?.receive(data, isBinary);
+    };
+    this.#onPing = function (data) {
+      connections.get(this)?.receivePing(data);
+    };
+    this.#onPong = function () {
+      connections.get(this)?.receivePong();
+    };
+    // `ws` emits 'error' only for protocol violations (bad UTF-8 -> 1007,
+    // oversize -> 1009) and then closes: such a member leaves at once.
+    this.#onError = function (error) {
+      const connection = connections.get(this);
+      if (connection === undefined) return;
+      connection.violated();
+      ctx.logger.debug({ peerId: connection.peerId, err: error.message }, "socket error");
+    };
+    const closed = (ws: WebSocket, code: number) => this.#closed(ws, code);
+    this.#onClose = function (code) {
+      closed(this, code);
+    };
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: opts.maxMessageBytes,
@@ -113,16 +142,16 @@ export class SignalingGateway {
     }
     // An empty `?token=` is no token, answered "a join token is required".
     const token = url.searchParams.get("token") || undefined;
-    let accepted = false;
     this.#opening++;
     // `ws` answers a bad handshake itself and never calls back: release then.
-    socket.once("close", () => {
-      if (accepted) return;
+    const unaccepted = () => {
       this.#opening--;
       this.#opts.connectionsPerIp.release(address);
-    });
+    };
+    socket.once("close", unaccepted);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      accepted = true;
+      // Not kept for the socket's life: it would be memory for nothing.
+      socket.removeListener("close", unaccepted);
       this.#opening--;
       this.#accept(ws, address, token);
     });
@@ -155,26 +184,27 @@ export class SignalingGateway {
     this.#connections.set(ws, connection);
     this.#ctx.logger.debug({ peerId, address }, "socket connected");
 
-    ws.on("message", (data, isBinary) => connection.receive(data, isBinary));
-    ws.on("ping", (data) => connection.receivePing(data));
-    ws.on("pong", () => connection.receivePong());
-    // `ws` emits 'error' only for protocol violations (bad UTF-8 -> 1007,
-    // oversize -> 1009) and then closes: such a member leaves at once.
-    ws.on("error", (error) => {
-      connection.violated();
-      this.#ctx.logger.debug({ peerId: connection.peerId, err: error.message }, "socket error");
-    });
-    ws.on("close", (code) => {
-      // Ours when we closed it (a flooder's socket is cut, 1006, after our 1008).
-      this.#ctx.metrics.closed(connection.closeCode ?? code);
-      this.#connections.delete(ws);
-      this.#opts.connectionsPerIp.release(address);
-      this.#ctx.logger.debug({ peerId: connection.peerId, code }, "socket closed");
-      const settled = connection.closed(code).finally(() => this.#settling.delete(settled));
-      this.#settling.add(settled);
-    });
+    // The listeners are the gateway's, made once: five closures per socket
+    // would be memory every idle connection pays for.
+    ws.on("message", this.#onMessage);
+    ws.on("ping", this.#onPing);
+    ws.on("pong", this.#onPong);
+    ws.on("error", this.#onError);
+    ws.on("close", this.#onClose);
   }
 
+  /** The socket is gone: its connection settles its member, after what is in flight. */
+  #closed(ws: WebSocket, code: number): void {
+    const connection = this.#connections.get(ws);
+    if (connection === undefined) return;
+    // Ours when we closed it (a flooder's socket is cut, 1006, after our 1008).
+    this.#ctx.metrics.closed(connection.closeCode ?? code);
+    this.#connections.delete(ws);
+    this.#opts.connectionsPerIp.release(connection.address);
+    this.#ctx.logger.debug({ peerId: connection.peerId, code }, "socket closed");
+    const settled = connection.closed(code).finally(() => this.#settling.delete(settled));
+    this.#settling.add(settled);
+  }
   #beat(): void {
     for (const [ws, connection] of this.#connections) {
       if (connection.awaitingPong) {
