@@ -48,6 +48,10 @@ interface Held {
   readonly frame: string;
 }
 
+/** Frames answered with an error of ours instead of being handled. */
+const BINARY: DecodeResult = { ok: false, error: protocolError("binary-not-supported") };
+const RATE_LIMITED: DecodeResult = { ok: false, error: protocolError("rate-limited") };
+
 /** The queue when nothing is in it: one for every connection. */
 const SETTLED: Promise<void> = Promise.resolve();
 
@@ -137,7 +141,7 @@ export class Connection implements SessionState, SeatHolder {
     if (!this.#admit(bytes)) return;
     if (isBinary) {
       // Queued like any frame, so the answer does not overtake earlier ones.
-      this.#enqueueFrame(() => sendError(this, protocolError("binary-not-supported")));
+      this.#enqueueFrame(BINARY, "");
       return;
     }
     // `ws` hands text frames over as one Buffer (fragments already joined).
@@ -151,7 +155,7 @@ export class Connection implements SessionState, SeatHolder {
     if (mates > 1 && decoded.ok && !addressed(decoded.type, decoded.message)) {
       if (!this.#obey(this.#limiter.checkRest(1 - 1 / mates))) return;
     }
-    this.#enqueueFrame(() => this.#handle(decoded, text));
+    this.#enqueueFrame(decoded, text);
   }
 
   /**
@@ -538,7 +542,7 @@ export class Connection implements SessionState, SeatHolder {
         return true;
       case "refuse":
         this.#ctx.metrics.limit("messages");
-        this.#enqueueFrame(() => sendError(this, protocolError("rate-limited")));
+        this.#enqueueFrame(RATE_LIMITED, "");
         return false;
       case "drop":
         this.#ctx.metrics.limit("messages");
@@ -628,7 +632,7 @@ export class Connection implements SessionState, SeatHolder {
    * after the last handled frame stay uncounted: sent again, they arrive
    * for the first time.
    */
-  #enqueueFrame(work: () => void | Promise<void>): void {
+  #enqueueFrame(decoded: DecodeResult, text: string): void {
     const dropsBefore = this.#dropsUncounted;
     this.#dropsUncounted = 0;
     if (this.#queued === 0 && this.#ctx.rooms.gate() === null) {
@@ -639,7 +643,7 @@ export class Connection implements SessionState, SeatHolder {
       if (this.#seat !== null) this.#received += dropsBefore + 1;
       let pending: void | Promise<void>;
       try {
-        pending = work();
+        pending = this.#handle(decoded, text);
       } catch (error) {
         this.#taskFailed(error);
         return;
@@ -652,7 +656,7 @@ export class Connection implements SessionState, SeatHolder {
       if (gate !== null) await gate;
       if (this.#closed || this.#closing) return;
       if (this.#seat !== null) this.#received += dropsBefore + 1;
-      await work();
+      await this.#handle(decoded, text);
     });
   }
 

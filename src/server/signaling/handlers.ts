@@ -224,19 +224,27 @@ const relay: Handler = (ctx, session, message, text) => {
     );
   }
   const result = ctx.rooms.relay(seat, session.received, frame, to);
-  const settle = (r: DeliverResult): void | Promise<void> => {
-    if (!r.ok) {
-      if (r.reason === "not-in-room") session.unseated();
-      return sendError(session, protocolError(r.reason));
-    }
-    ctx.metrics.relayed(
-      message.type as string,
-      Buffer.byteLength(text),
-      (performance.now() - started) / 1000,
-    );
-  };
-  return result instanceof Promise ? result.then(settle) : settle(result);
+  if (result instanceof Promise) {
+    return result.then((r) => relayed(ctx, session, r, message.type as string, text, started));
+  }
+  return relayed(ctx, session, result, message.type as string, text, started);
 };
+
+/** The store's answer to a relay: counted, or the sender told why not. */
+function relayed(
+  ctx: SignalingContext,
+  session: SessionState,
+  result: DeliverResult,
+  type: string,
+  text: string,
+  started: number,
+): void | Promise<void> {
+  if (!result.ok) {
+    if (result.reason === "not-in-room") session.unseated();
+    return sendError(session, protocolError(result.reason));
+  }
+  ctx.metrics.relayed(type, Buffer.byteLength(text), (performance.now() - started) / 1000);
+}
 
 const kick: Handler = async (ctx, session, message) => {
   const seat = hostSeat(session);
