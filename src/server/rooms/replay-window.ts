@@ -85,7 +85,6 @@ export class ReplayWindow {
   }
 }
 
-/** A frame as written for one member: the shared frame with its `seq` last. */
 /**
  * `withSeq` as the bytes a socket writes, built in one buffer: no
  * intermediate string for the frame with its `seq`, and nothing for the
@@ -101,6 +100,7 @@ export function encodeWithSeq(frame: string, seq: number): Buffer {
   return out;
 }
 
+/** A frame as written for one member: the shared frame with its `seq` last. */
 export function withSeq(frame: string, seq: number): string {
   // Every frame is a JSON object we built or relayed: its last character is `}`.
   return `${frame.slice(0, -1)},"seq":${seq}}`;
