@@ -55,10 +55,18 @@ export function tokenAdmits(identity: Identity, roomId: string): boolean {
  * auth is off. Reading a bad key file fails here, at start-up.
  */
 export function createTokenVerifier(config: Config): TokenVerifier | null {
-  let key: Uint8Array | KeyObject | JWTVerifyGetKey;
+  let key: Promise<CryptoKey> | KeyObject | JWTVerifyGetKey;
   let algorithms: string[];
   if (config.authSecret !== undefined) {
-    key = new TextEncoder().encode(config.authSecret);
+    // Imported once: handed the raw secret, jose imports it into WebCrypto
+    // on every verify, which was most of what a join cost.
+    key = crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(config.authSecret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["verify"],
+    );
     algorithms = ["HS256"];
   } else if (config.authPublicKey !== undefined) {
     const publicKey = readPublicKey(config.authPublicKey);
@@ -89,8 +97,9 @@ export function createTokenVerifier(config: Config): TokenVerifier | null {
     async verify(token: string): Promise<VerifyResult> {
       let payload: unknown;
       try {
+        const k = key instanceof Promise ? await key : key;
         // jose overloads differ for keys and key getters; both are accepted at runtime.
-        ({ payload } = await jwtVerify(token, key as Uint8Array, options));
+        ({ payload } = await jwtVerify(token, k as CryptoKey, options));
       } catch (error) {
         const described = describeJoseError(error, remote);
         return described.code === "internal"
