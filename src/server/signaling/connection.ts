@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { WebSocket } from "ws";
 import {
   CLOSE_CODES,
@@ -15,6 +14,7 @@ import { type Numbered, type PeerInfo, type Seat, StoreUnavailableError } from "
 import type { SignalingContext } from "./context.js";
 import { HANDLERS, leaveRoom, type SessionState, sendError } from "./handlers.js";
 import type { SeatHolder } from "./local-seats.js";
+import { randomId } from "./random-id.js";
 
 const MAX_ECHOED_TYPE = 64;
 /** How long a closing socket may take to say goodbye before it is cut. */
@@ -31,7 +31,7 @@ const MAX_REQUEST_ID_LENGTH = 64;
 
 /** A random, unguessable peer id (128 bits, base64url). Never reused. */
 export function newPeerId(): string {
-  return randomBytes(16).toString("base64url");
+  return randomId(16);
 }
 
 export interface ConnectionOptions {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import {
   ackSchema,
   callReportSchema,
@@ -18,6 +18,7 @@ import {
 import { type Identity, tokenAdmits } from "../auth/join-tokens.js";
 import type { DeliverResult, Numbered, PeerInfo, Seat } from "../rooms/rooms.js";
 import type { SignalingContext } from "./context.js";
+import { randomId } from "./random-id.js";
 import { relayFrame } from "./relay-frame.js";
 import { describeIssues } from "./schema-errors.js";
 
@@ -474,7 +475,7 @@ function hostSeat(session: SessionState): Seat | ProtocolError {
 
 /** A resume token: 128 random bits, base64url. */
 function newResumeToken(): string {
-  return randomBytes(16).toString("base64url");
+  return randomId(16);
 }
 
 /** What the store keeps of a resume token: so a heap dump or a store dump resumes nobody. */
