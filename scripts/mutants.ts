@@ -340,6 +340,27 @@ const MUTANTS: readonly Mutant[] = [
     tests: ["test/e2e/call-report.test.ts"],
   },
   {
+    name: "v. HS256 fast path: any signature accepted",
+    file: "src/server/auth/join-tokens.ts",
+    find: "if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;",
+    replace: "",
+    tests: ["test/unit/hs256-fast-path.test.ts"],
+  },
+  {
+    name: "v. HS256 fast path: claims not checked",
+    file: "src/server/auth/join-tokens.ts",
+    find: "return UnsecuredJWT.decode(`${NONE_HEADER}.${body}.`, options).payload;",
+    replace: 'return JSON.parse(Buffer.from(body, "base64url").toString());',
+    tests: ["test/unit/hs256-fast-path.test.ts"],
+  },
+  {
+    name: "v. HS256 fast path: never taken",
+    file: "src/server/auth/join-tokens.ts",
+    find: "if (opts.fastHs256 !== false) hs256 = hs256Verifier(config.authSecret);",
+    replace: "",
+    tests: ["test/unit/hs256-fast-path.test.ts"],
+  },
+  {
     name: "r. MAX_MESSAGE_BYTES above MAX_BUFFERED_BYTES accepted",
     file: "src/server/config.ts",
     find: "if (c.maxMessageBytes > c.maxBufferedBytes) {",

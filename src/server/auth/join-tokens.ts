@@ -1,5 +1,13 @@
-import { createPublicKey, type KeyObject } from "node:crypto";
-import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { createHmac, createPublicKey, type KeyObject, timingSafeEqual } from "node:crypto";
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors,
+  type JWTClaimVerificationOptions,
+  type JWTVerifyGetKey,
+  jwtVerify,
+  UnsecuredJWT,
+} from "jose";
 import { z } from "zod";
 import {
   ANY_ROOM,
@@ -54,8 +62,13 @@ export function tokenAdmits(identity: Identity, roomId: string): boolean {
  * key (RS256 or ES256, told by the key), or a JWKS URL. Returns null when
  * auth is off. Reading a bad key file fails here, at start-up.
  */
-export function createTokenVerifier(config: Config): TokenVerifier | null {
+export function createTokenVerifier(
+  config: Config,
+  // Off only in the test that checks the fast path against jose alone.
+  opts: { readonly fastHs256?: boolean } = {},
+): TokenVerifier | null {
   let key: Promise<CryptoKey> | KeyObject | JWTVerifyGetKey;
+  let hs256: ((token: string, options: JWTClaimVerificationOptions) => unknown) | null = null;
   let algorithms: string[];
   if (config.authSecret !== undefined) {
     // Imported once: handed the raw secret, jose imports it into WebCrypto
@@ -68,6 +81,7 @@ export function createTokenVerifier(config: Config): TokenVerifier | null {
       ["verify"],
     );
     algorithms = ["HS256"];
+    if (opts.fastHs256 !== false) hs256 = hs256Verifier(config.authSecret);
   } else if (config.authPublicKey !== undefined) {
     const publicKey = readPublicKey(config.authPublicKey);
     const algorithm = algorithmFor(publicKey);
@@ -97,9 +111,12 @@ export function createTokenVerifier(config: Config): TokenVerifier | null {
     async verify(token: string): Promise<VerifyResult> {
       let payload: unknown;
       try {
-        const k = key instanceof Promise ? await key : key;
-        // jose overloads differ for keys and key getters; both are accepted at runtime.
-        ({ payload } = await jwtVerify(token, k as CryptoKey, options));
+        payload = hs256?.(token, options);
+        if (payload === undefined) {
+          const k = key instanceof Promise ? await key : key;
+          // jose overloads differ for keys and key getters; both are accepted at runtime.
+          ({ payload } = await jwtVerify(token, k as CryptoKey, options));
+        }
       } catch (error) {
         const described = describeJoseError(error, remote);
         return described.code === "internal"
@@ -135,6 +152,46 @@ export function createTokenVerifier(config: Config): TokenVerifier | null {
         },
       };
     },
+  };
+}
+
+/** The protected header of the unsecured copy a verified HS256 token's claims are checked in. */
+const NONE_HEADER = Buffer.from('{"alg":"none"}').toString("base64url");
+
+/**
+ * The common case of HS256, checked without WebCrypto. jose verifies
+ * HMACs only through WebCrypto, whose every call is a job on the thread
+ * pool: a join storm spent more on that than on everything else a join
+ * does. Here the signature of a plain token (header with `alg` HS256 and
+ * no `crit` or `b64`, signature in canonical base64url) is checked with
+ * node:crypto's HMAC, and its claims are then checked by jose itself, in an
+ * unsecured copy of the token (`UnsecuredJWT.decode` runs the same claim
+ * checks, with the same errors, as `jwtVerify`). It only ever accepts:
+ * anything else (a bad signature, another algorithm, an odd header, a
+ * malformed token) returns undefined and goes to `jwtVerify`, so every
+ * refusal and its message are jose's.
+ */
+function hs256Verifier(
+  secret: string,
+): (token: string, options: JWTClaimVerificationOptions) => unknown {
+  const key = Buffer.from(secret, "utf8");
+  return (token, options) => {
+    const parts = token.split(".");
+    if (parts.length !== 3) return undefined;
+    const [head, body, signature] = parts as [string, string, string];
+    let header: Record<string, unknown>;
+    try {
+      header = decodeProtectedHeader(token) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+    if (header.alg !== "HS256" || "crit" in header || "b64" in header) return undefined;
+    const given = Buffer.from(signature, "base64url");
+    if (given.toString("base64url") !== signature) return undefined;
+    const expected = createHmac("sha256", key).update(`${head}.${body}`).digest();
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    // Authentic: its claims are jose's to judge (an expired token throws here).
+    return UnsecuredJWT.decode(`${NONE_HEADER}.${body}.`, options).payload;
   };
 }
 

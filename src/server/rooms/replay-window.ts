@@ -10,8 +10,9 @@
 export class ReplayWindow {
   readonly #maxFrames: number;
   readonly #maxBytes: number;
+  // Sizes are not kept beside the frames: measured again when a frame goes,
+  // that costs less than an array more for every member, idle ones too.
   #frames: string[] = [];
-  #sizes: number[] = [];
   /** Index of the oldest live entry in the arrays (compacted now and then). */
   #head = 0;
   /** `seq` of the oldest frame held (last + 1 when empty). */
@@ -40,11 +41,10 @@ export class ReplayWindow {
     return this.#bytes;
   }
 
-  /** Numbers `frame`, keeps it, and returns its `seq`. */
+  /** Numbers `frame` (`bytes`: its UTF-8 length), keeps it, and returns its `seq`. */
   push(frame: string, bytes: number): number {
     const seq = ++this.#last;
     this.#frames.push(frame);
-    this.#sizes.push(bytes);
     this.#bytes += bytes;
     while (this.size > this.#maxFrames || (this.#bytes > this.#maxBytes && this.size > 0)) {
       this.#dropOldest();
@@ -72,32 +72,16 @@ export class ReplayWindow {
   }
 
   #dropOldest(): void {
-    this.#bytes -= this.#sizes[this.#head] as number;
+    this.#bytes -= Buffer.byteLength(this.#frames[this.#head] as string);
     this.#frames[this.#head] = "";
     this.#head++;
     this.#first++;
     // Compact once the dead prefix is as long as what is live: amortised O(1).
     if (this.#head >= 64 && this.#head * 2 >= this.#frames.length) {
       this.#frames = this.#frames.slice(this.#head);
-      this.#sizes = this.#sizes.slice(this.#head);
       this.#head = 0;
     }
   }
-}
-
-/**
- * `withSeq` as the bytes a socket writes, built in one buffer: no
- * intermediate string for the frame with its `seq`, and nothing for the
- * socket to encode.
- */
-export function encodeWithSeq(frame: string, seq: number): Buffer {
-  const tail = `,"seq":${seq}}`;
-  const bytes = Buffer.byteLength(frame);
-  const out = Buffer.allocUnsafe(bytes - 1 + tail.length);
-  out.write(frame, 0);
-  // Over the closing brace: every frame we write is a JSON object.
-  out.write(tail, bytes - 1, "latin1");
-  return out;
 }
 
 /** A frame as written for one member: the shared frame with its `seq` last. */

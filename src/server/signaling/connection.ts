@@ -9,7 +9,7 @@ import {
 } from "../../protocol/index.js";
 import { MessageLimiter, type Verdict } from "../limits/message-limiter.js";
 import { TokenBucket } from "../limits/token-bucket.js";
-import { encodeWithSeq } from "../rooms/replay-window.js";
+import { withSeq } from "../rooms/replay-window.js";
 import { type Numbered, type PeerInfo, type Seat, StoreUnavailableError } from "../rooms/rooms.js";
 import type { SignalingContext } from "./context.js";
 import { HANDLERS, leaveRoom, type SessionState, sendError } from "./handlers.js";
@@ -54,9 +54,6 @@ const RATE_LIMITED: DecodeResult = { ok: false, error: protocolError("rate-limit
 
 /** The queue when nothing is in it: one for every connection. */
 const SETTLED: Promise<void> = Promise.resolve();
-
-/** Our frames are text, also when handed over as bytes. */
-const TEXT = { binary: false } as const;
 
 /** The frame a kicked member gets last: its socket closes after writing it. */
 const KICKED_PREFIX = '{"type":"kicked"';
@@ -437,7 +434,7 @@ export class Connection implements SessionState, SeatHolder {
   /** Writes the member's next frame; false when it was its last (`kicked`). */
   #writeNext(frame: string): boolean {
     const seq = ++this.#written;
-    this.write(encodeWithSeq(frame, seq));
+    this.write(withSeq(frame, seq));
     if (seq > this.#roomMatesAsOf) this.#countRoomMates(frame);
     if (frame.startsWith(KICKED_PREFIX)) {
       this.kicked();
@@ -491,8 +488,8 @@ export class Connection implements SessionState, SeatHolder {
     return encode(this.#replyId === undefined ? message : { ...message, id: this.#replyId });
   }
 
-  /** Writes a frame to the socket as it is (bytes: UTF-8 text). */
-  write(frame: string | Buffer): void {
+  /** Writes a frame to the socket as it is. */
+  write(frame: string): void {
     const socket = this.#socket;
     if (socket.readyState !== socket.OPEN || this.#closing) return;
     if (socket.bufferedAmount > this.#ctx.limits.maxBufferedBytes) {
@@ -502,7 +499,7 @@ export class Connection implements SessionState, SeatHolder {
       this.close(CLOSE_CODES.slowConsumer, "reading too slowly");
       return;
     }
-    socket.send(frame, TEXT);
+    socket.send(frame);
   }
 
   /**
