@@ -17,8 +17,8 @@
  *    compared with;
  *  - afterwards every receiver must hold every numbered message of its peer
  *    exactly once, in order.
- * Server-side detection is read from the server's own debug log ("member
- * parked", with its timestamp); `/healthz` is sampled for the parked count.
+ * Server-side detection is read from the server's own debug log ("socket
+ * dropped" with outcome "parked", and its timestamp); `/healthz` is sampled for the parked count.
  * Then the memory a parked member costs is measured in the server process:
  * heap after a forced full GC (through the inspector, --inspect on
  * 127.0.0.1) with no members, with `rooms`*2 connected members holding a
@@ -185,13 +185,14 @@ async function startServer(): Promise<ServerHandle> {
       }
     };
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-      let log: { msg?: string; url?: string; peerId?: string; time?: number };
+      let log: { msg?: string; url?: string; peerId?: string; time?: number; outcome?: string };
       try {
         log = JSON.parse(line);
       } catch {
         return;
       }
-      if (log.msg === "member parked" && log.peerId && log.time) {
+      // The connection's debug line for a dropped socket whose member it parked.
+      if (log.msg === "socket dropped" && log.outcome === "parked" && log.peerId && log.time) {
         const times = parkedAt.get(log.peerId) ?? [];
         times.push(log.time);
         parkedAt.set(log.peerId, times);
