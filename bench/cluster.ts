@@ -33,7 +33,7 @@ import { join } from "node:path";
 import { type RedisServer, startRedis } from "../test/helpers/redis-server.js";
 import { ServerProcess } from "../test/helpers/server-process.js";
 import type { JoinResult, RelayResult } from "./relay-load.js";
-import { clockTicks, LIMITS } from "./targets.js";
+import { clockTicks, LIMITS, TRAFFIC } from "./targets.js";
 
 export { clockTicks, LIMITS };
 
@@ -101,13 +101,9 @@ function relayArgs(setup: Setup, pairs: { a: string; b: string }[], ticks: numbe
     mode: "relay",
     pairs,
     rate: RATE / 2,
-    offerEvery: 10,
-    iceBytes: 265,
-    offerBytes: 3700,
+    ...TRAFFIC,
     warmupMs: WARMUP_MS,
     measureMs: MEASURE_MS,
-    drainMs: 5000,
-    ackEveryMs: 1000,
     pids: { nodes: setup.nodes.map((n) => n.pid as number), redis: setup.redis?.pid ?? null },
     clockTicks: ticks,
     deadlineMs: WARMUP_MS + MEASURE_MS + 45_000,

@@ -25,7 +25,7 @@ import { cpus } from "node:os";
 import { load } from "./cluster.js";
 import type { RelayResult } from "./relay-load.js";
 import { type Row, row, type Section } from "./results.js";
-import { type Contender, clockTicks, contenders, median } from "./targets.js";
+import { type Contender, clockTicks, contenders, median, TRAFFIC } from "./targets.js";
 
 const PAIRS = 100;
 const RATE = Number(process.env.BENCH_STEADY_RATE ?? 20_000);
@@ -52,13 +52,9 @@ async function once(c: Contender, mode: "relay" | "saturate"): Promise<Figures> 
       rate: RATE / 2,
       window: 4,
       token: c.token,
-      offerEvery: 10,
-      iceBytes: 265,
-      offerBytes: 3700,
+      ...TRAFFIC,
       warmupMs: WARMUP_MS,
       measureMs: MEASURE_MS,
-      drainMs: 5000,
-      ackEveryMs: 1000,
       pids: { nodes: [server.pid], redis: null },
       clockTicks: clockTicks(),
       deadlineMs: WARMUP_MS + MEASURE_MS + 60_000,

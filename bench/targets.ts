@@ -136,6 +136,19 @@ export async function startSignalroom(env: Record<string, string>): Promise<Runn
   };
 }
 
+/**
+ * The traffic every relay scenario sends: every 10th message an `offer` of
+ * a browser's SDP size, the others `ice` candidates as Chrome trickles
+ * them; every member acks once a second, as the SDK does.
+ */
+export const TRAFFIC = {
+  offerEvery: 10,
+  iceBytes: 265,
+  offerBytes: 3700,
+  drainMs: 5000,
+  ackEveryMs: 1000,
+} as const;
+
 export function clockTicks(): number {
   try {
     return Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
