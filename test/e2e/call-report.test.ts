@@ -85,16 +85,24 @@ describe("call-report from real browsers", () => {
     };
   }
 
-  it("a host pair: both sides report connected host/host over udp, with their setup time", async () => {
+  it("a host pair: both sides report connected from a host candidate over udp, with their setup time", async () => {
     const server = await startServer();
     try {
       const before = (await scrape(server.url)).samples;
       const people = await call(server, `report-host-${Date.now()}`);
       const moved = await bothConnected(server, before, people);
       console.log(`# call-report metrics after a host-pair call: ${JSON.stringify(moved)}`);
+      // The far side's candidate is "prflx" when its connectivity check
+      // arrives before its trickled candidate does (RFC 8445 §7.3.1.3): on
+      // loopback that is the same host address, learned first from the
+      // check. Which of the two arrives first is a race, not the server's.
+      const hostPairs =
+        (moved['signalroom_calls_total{outcome="connected",local="host",remote="host"}'] ?? 0) +
+        (moved['signalroom_calls_total{outcome="connected",local="host",remote="prflx"}'] ?? 0);
+      assert.equal(hostPairs, 2, "both sides connected from a host candidate, to host or prflx");
       assert.equal(
-        moved['signalroom_calls_total{outcome="connected",local="host",remote="host"}'],
-        2,
+        Object.keys(moved).some((k) => k.startsWith('signalroom_calls_total{outcome="failed"')),
+        false,
       );
       assert.equal(
         moved['signalroom_call_protocols_total{protocol="udp",relay_protocol="none"}'],
