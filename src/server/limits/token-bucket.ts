@@ -45,6 +45,7 @@ export class TokenBucket {
     this.#last = p.clock();
   }
 
+  /** Spends `cost` tokens (default 1); false, spending none, when there are fewer. */
   take(cost = 1): boolean {
     if (!this.has(cost)) return false;
     this.#tokens = Math.max(0, this.#tokens - cost);
