@@ -664,6 +664,8 @@ export class Connection implements SessionState, SeatHolder {
       .catch((error: unknown) => this.#taskFailed(error))
       .finally(() => {
         if (--this.#queued === QUEUE_LOW && !this.#closing) this.#socket.resume();
+        // Idle again: the shared settled promise, not this chain's last link.
+        if (this.#queued === 0 && this.#queue === run) this.#queue = SETTLED;
       });
     this.#queue = run;
     return run;

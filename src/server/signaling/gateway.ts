@@ -22,6 +22,14 @@ export interface GatewayOptions {
   readonly createPeerId?: (() => string) | undefined;
 }
 
+/**
+ * A socket's error ends it. One function for all: a closure here would keep
+ * the whole upgrade's scope alive for the socket's life.
+ */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
 /** Paths on which WebSocket upgrades are accepted. */
 const WS_PATHS = new Set(["/", "/ws"]);
 
@@ -99,7 +107,7 @@ export class SignalingGateway {
 
   /** The HTTP server's `upgrade` listener. */
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on("error", () => socket.destroy());
+    socket.on("error", destroyOnError);
     // Draining, or the room store is out of reach (clustered): another node
     // behind the load balancer can take this client.
     if (this.#closing || !this.#ctx.rooms.ready()) {
