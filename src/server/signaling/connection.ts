@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import type { WebSocket } from "ws";
 import {
   CLOSE_CODES,
@@ -107,6 +108,8 @@ export class Connection implements SessionState, SeatHolder {
   #closed = false;
   /** We started closing the socket (join timeout, flood, slow reader, kick). */
   #closing = false;
+  /** The TCP socket is corked until the end of this turn (see write). */
+  #corked = false;
   /** Frames the limiter dropped since the last queued frame (see #enqueueFrame). */
   #dropsUncounted = 0;
   /** The code we closed with, if we started the close. */
@@ -499,7 +502,31 @@ export class Connection implements SessionState, SeatHolder {
       this.close(CLOSE_CODES.slowConsumer, "reading too slowly");
       return;
     }
+    if (!this.#corked) this.#cork();
     socket.send(frame);
+  }
+
+  /**
+   * Holds this turn's frames for the socket and sends them in one `writev`
+   * when the turn ends: a join's `joined` and `ready`, or the frames of
+   * several messages read at once, cost one system call instead of one
+   * each. The kernel's send is most of the server's busy time (see
+   * docs/performance.md). `ws` corks around each frame itself; corking
+   * nests, so its frames wait for ours.
+   */
+  #cork(): void {
+    // `_socket` is ws's own field: the WebSocket's TCP socket.
+    const tcp = (this.#socket as unknown as { _socket?: Socket })._socket;
+    if (tcp === undefined || tcp.destroyed) return;
+    this.#corked = true;
+    tcp.cork();
+    process.nextTick(Connection.#uncork, this, tcp);
+  }
+
+  /** The end of a corked turn (see #cork): what this turn wrote goes out. */
+  static #uncork(connection: Connection, tcp: Socket): void {
+    connection.#corked = false;
+    tcp.uncork();
   }
 
   /**
