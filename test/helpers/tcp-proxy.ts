@@ -128,7 +128,7 @@ export class TcpProxy {
     upstream.connect(this.#target.port, this.#target.host);
   }
 
-  /** A reset on both sides: neither end gets a FIN, let alone a close frame. */
+  /** A reset on both sides (see reset): neither end gets a close frame, nor a FIN it was not already sent. */
   #cut(link: Link): void {
     if (!this.#links.delete(link)) return;
     reset(link.client);
