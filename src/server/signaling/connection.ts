@@ -108,8 +108,6 @@ export class Connection implements SessionState, SeatHolder {
   #closed = false;
   /** We started closing the socket (join timeout, flood, slow reader, kick). */
   #closing = false;
-  /** The TCP socket is corked until the end of this turn (see write). */
-  #corked = false;
   /** Frames the limiter dropped since the last queued frame (see #enqueueFrame). */
   #dropsUncounted = 0;
   /** The code we closed with, if we started the close. */
@@ -502,7 +500,7 @@ export class Connection implements SessionState, SeatHolder {
       this.close(CLOSE_CODES.slowConsumer, "reading too slowly");
       return;
     }
-    if (!this.#corked) this.#cork();
+    this.#cork();
     socket.send(frame);
   }
 
@@ -517,16 +515,10 @@ export class Connection implements SessionState, SeatHolder {
   #cork(): void {
     // `_socket` is ws's own field: the WebSocket's TCP socket.
     const tcp = (this.#socket as unknown as { _socket?: Socket })._socket;
-    if (tcp === undefined || tcp.destroyed) return;
-    this.#corked = true;
+    // Corked already means corked by us this turn: ws uncorks before send returns.
+    if (tcp === undefined || tcp.destroyed || tcp.writableCorked > 0) return;
     tcp.cork();
-    process.nextTick(Connection.#uncork, this, tcp);
-  }
-
-  /** The end of a corked turn (see #cork): what this turn wrote goes out. */
-  static #uncork(connection: Connection, tcp: Socket): void {
-    connection.#corked = false;
-    tcp.uncork();
+    process.nextTick(uncork, tcp);
   }
 
   /**
@@ -706,6 +698,11 @@ export class Connection implements SessionState, SeatHolder {
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     this.#idleTimer = null;
   }
+}
+
+/** The end of a corked turn (see Connection#cork): what it wrote goes out. */
+function uncork(tcp: Socket): void {
+  tcp.uncork();
 }
 
 /** Relayed types: one addressed with `to` reaches one room-mate (see `receive`). */
