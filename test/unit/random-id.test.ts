@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { randomId } from "../../src/server/signaling/random-id.js";
+import { randomId } from "../../src/server/random-id.js";
 
 describe("randomId", () => {
   it("gives base64url ids of the asked length, never the same twice across many refills", () => {

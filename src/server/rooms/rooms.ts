@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 /**
  * The one seam between signaling and room state. Everything that must
  * change to run on several nodes sits behind this interface.
@@ -22,7 +21,9 @@ import { randomBytes } from "node:crypto";
  * them per recipient, and the recipient's node appends `"seq":N` when it
  * writes (see `withSeq`).
  */
+
 import type { Role } from "../../protocol/index.js";
+import { randomId } from "../random-id.js";
 
 /** What a room knows of a member. */
 export interface PeerInfo {
@@ -360,7 +361,7 @@ export type RoomChange =
 
 /** A new room's sid: 72 random bits, base64url (12 characters). */
 export function newRoomSid(): string {
-  return randomBytes(9).toString("base64url");
+  return randomId(9);
 }
 
 /** The `reason` of an encoded `peer-left` frame (what a webhook reports). */

@@ -10,12 +10,12 @@ import {
 } from "../../protocol/index.js";
 import { MessageLimiter, type Verdict } from "../limits/message-limiter.js";
 import { TokenBucket } from "../limits/token-bucket.js";
+import { randomId } from "../random-id.js";
 import { withSeq } from "../rooms/replay-window.js";
 import { type Numbered, type PeerInfo, type Seat, StoreUnavailableError } from "../rooms/rooms.js";
 import type { SignalingContext } from "./context.js";
 import { HANDLERS, leaveRoom, type SessionState, sendError } from "./handlers.js";
 import type { SeatHolder } from "./local-seats.js";
-import { randomId } from "./random-id.js";
 
 const MAX_ECHOED_TYPE = 64;
 /** How long a closing socket may take to say goodbye before it is cut. */

@@ -16,9 +16,9 @@ import {
   resumeSchema,
 } from "../../protocol/index.js";
 import { type Identity, tokenAdmits } from "../auth/join-tokens.js";
+import { randomId } from "../random-id.js";
 import type { DeliverResult, Numbered, PeerInfo, Seat } from "../rooms/rooms.js";
 import type { SignalingContext } from "./context.js";
-import { randomId } from "./random-id.js";
 import { relayFrame } from "./relay-frame.js";
 import { describeIssues } from "./schema-errors.js";
 

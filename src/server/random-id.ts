@@ -8,8 +8,8 @@ let offset = POOL_BYTES;
 /**
  * `bytes` random bytes as base64url, from the same CSPRNG as `randomBytes`
  * but refilled a kilobyte at a time: a join needs a peer id and a resume
- * token, and one `randomBytes` call each was a visible share of a join's
- * CPU. Every byte is handed out once, never again.
+ * token (and a new room its sid), and one `randomBytes` call each was a
+ * visible share of a join's CPU. Every byte is handed out once, never again.
  */
 export function randomId(bytes: number): string {
   if (bytes > POOL_BYTES) throw new RangeError(`at most ${POOL_BYTES} bytes`);
