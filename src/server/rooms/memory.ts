@@ -83,10 +83,6 @@ export class MemoryRooms implements Rooms {
   #parked = 0;
   /** Seat generations are unique in the process: a late frame never passes for a newer seat's. */
   #nextGen = 1;
-  // The last frame pushed and its UTF-8 length: a broadcast hands the same
-  // string to every member, so it is measured once.
-  #lastFrame = "";
-  #lastBytes = 0;
 
   constructor(opts: RoomsOptions) {
     this.#opts = opts;
@@ -146,7 +142,7 @@ export class MemoryRooms implements Rooms {
     this.#byPeer.set(peer.peerId, member);
     this.#event(room, { type: "peer-joined", roomId, peer });
     // `joined` is seq 1 and never replayed: it holds the plain token.
-    const joinedSeq = member.window.push("", 0);
+    const joinedSeq = member.window.push("");
     member.window.ack(joinedSeq);
     const own: Numbered[] = [];
     if (others.length > 0) {
@@ -468,21 +464,13 @@ export class MemoryRooms implements Rooms {
 
   /** Numbers a frame for a member and hands it to its socket, if it has one. */
   #push(member: MemberState, frame: string): void {
-    const seq = member.window.push(frame, this.#bytes(frame));
+    const seq = member.window.push(frame);
     if (member.attached) this.#delivery.deliver(member.peerId, member.gen, seq, frame);
   }
 
   /** Numbers a frame for a member's own request; the caller writes it. */
   #own(member: MemberState, frame: string): Numbered {
-    return { seq: member.window.push(frame, this.#bytes(frame)), frame };
-  }
-
-  #bytes(frame: string): number {
-    if (frame !== this.#lastFrame) {
-      this.#lastFrame = frame;
-      this.#lastBytes = Buffer.byteLength(frame);
-    }
-    return this.#lastBytes;
+    return { seq: member.window.push(frame), frame };
   }
 
   /** Out of its room and forgotten; the others get `peerLeft`. */
