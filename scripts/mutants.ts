@@ -367,6 +367,20 @@ const MUTANTS: readonly Mutant[] = [
     replace: "if (false) {",
     tests: ["test/unit/config.test.ts"],
   },
+  {
+    name: "w. replay slab freed while frames of its window are still in it",
+    file: "src/server/rooms/replay-window.ts",
+    find: "if (entry !== this.#slab && entries[head + 3] !== entry) freeSlab(entry);",
+    replace: "if (entry !== this.#slab) freeSlab(entry);",
+    tests: ["test/unit/replay-window.test.ts"],
+  },
+  {
+    name: "w. replay slab freed twice (still the newest when its last frame goes)",
+    file: "src/server/rooms/replay-window.ts",
+    find: "if (entry !== this.#slab && entries[head + 3] !== entry) freeSlab(entry);",
+    replace: "if (entries[head + 3] !== entry) freeSlab(entry);",
+    tests: ["test/unit/replay-window.test.ts"],
+  },
 ];
 
 const ROOT = join(import.meta.dirname, "..");
