@@ -104,7 +104,11 @@ export class ReplayWindow {
       return seq;
     }
     if (this.#slab === null && this.#size < STRING_FRAMES) {
-      this.#entries.push(frame);
+      // An exact-size copy: `push` would grow the array to 17 slots, for
+      // the frame or two an idle member holds (about 120 B more each).
+      const held = this.#entries;
+      this.#entries = (this.#head === 0 ? held : held.slice(this.#head)).concat(frame);
+      this.#head = 0;
       this.#bytes += Buffer.byteLength(frame);
     } else {
       this.#copy(frame);
