@@ -111,46 +111,49 @@ describe("ReplayWindow", () => {
     assert.deepEqual(frames(w, 7), [[8, '{"i":8}']]);
   });
 
-  it("fills a slab another window freed only once none of that window's frames are in it", () => {
-    // 5 KB frames: three to a slab.
-    const frame = (who: string, i: number) => `{"${who}":${i},"pad":"${"abcdefgh".repeat(640)}"}`;
-    const a = new ReplayWindow(10_000, 100_000_000);
-    const b = new ReplayWindow(10_000, 100_000_000);
-    for (let i = 1; i <= 120; i++) a.push(frame("a", i));
-    // Acks that end mid-slab, so a slab's first frames go and its last stay.
-    for (let acked = 7; acked <= 110; acked += 13) {
-      a.ack(acked);
-      for (let i = 0; i < 6; i++) b.push(frame("b", b.last + 1));
+  // 5 KB frames: three to a (large) slab. 300 B frames: a window's first,
+  // small slab holds six, its large ones about fifty.
+  for (const pad of [640, 34]) {
+    const frame = (who: string, i: number) => `{"${who}":${i},"pad":"${"abcdefgh".repeat(pad)}"}`;
+    it(`fills a slab another window freed only once none of that window's frames are in it (frames of about ${frame("a", 100).length} B)`, () => {
+      const a = new ReplayWindow(10_000, 100_000_000);
+      const b = new ReplayWindow(10_000, 100_000_000);
+      for (let i = 1; i <= 120; i++) a.push(frame("a", i));
+      // Acks that end mid-slab, so a slab's first frames go and its last stay.
+      for (let acked = 7; acked <= 110; acked += 13) {
+        a.ack(acked);
+        for (let i = 0; i < 6; i++) b.push(frame("b", b.last + 1));
+        assert.deepEqual(
+          a.since(acked)?.map((f) => f.frame),
+          Array.from({ length: 120 - acked }, (_, k) => frame("a", acked + 1 + k)),
+          `window a after ack ${acked}`,
+        );
+      }
       assert.deepEqual(
-        a.since(acked)?.map((f) => f.frame),
-        Array.from({ length: 120 - acked }, (_, k) => frame("a", acked + 1 + k)),
-        `window a after ack ${acked}`,
+        b.since(0)?.map((f) => f.frame),
+        Array.from({ length: b.last }, (_, k) => frame("b", k + 1)),
       );
-    }
-    assert.deepEqual(
-      b.since(0)?.map((f) => f.frame),
-      Array.from({ length: b.last }, (_, k) => frame("b", k + 1)),
-    );
-    // Emptied, a gives its slabs back, each once: two windows filling
-    // slabs side by side never get the same one.
-    b.ack(b.last);
-    a.ack(a.last);
-    const c = new ReplayWindow(10_000, 100_000_000);
-    const d = new ReplayWindow(10_000, 100_000_000);
-    for (let i = 1; i <= 60; i++) {
-      c.push(frame("c", i));
-      d.push(frame("d", i));
-    }
-    for (const [who, w] of [
-      ["c", c],
-      ["d", d],
-    ] as const) {
-      assert.deepEqual(
-        w.since(0)?.map((f) => f.frame),
-        Array.from({ length: 60 }, (_, k) => frame(who, k + 1)),
-      );
-    }
-  });
+      // Emptied, a gives its slabs back, each once: two windows filling
+      // slabs side by side never get the same one.
+      b.ack(b.last);
+      a.ack(a.last);
+      const c = new ReplayWindow(10_000, 100_000_000);
+      const d = new ReplayWindow(10_000, 100_000_000);
+      for (let i = 1; i <= 60; i++) {
+        c.push(frame("c", i));
+        d.push(frame("d", i));
+      }
+      for (const [who, w] of [
+        ["c", c],
+        ["d", d],
+      ] as const) {
+        assert.deepEqual(
+          w.since(0)?.map((f) => f.frame),
+          Array.from({ length: 60 }, (_, k) => frame(who, k + 1)),
+        );
+      }
+    });
+  }
 
   it("matches a plain list of strings under any pushes and acks, several windows at once (property)", () => {
     // Three windows taking turns, with frames big enough that they fill

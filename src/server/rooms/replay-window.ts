@@ -9,32 +9,43 @@
  */
 const STRING_FRAMES = 4;
 /**
- * One size for every slab, so that any window can fill a slab another
- * freed. It bounds what slabs waste per window (the dead start of the
- * oldest, the unused end of the newest); a larger frame gets a slab of its
- * own size, never reused.
+ * Two sizes of slab, so that any window can fill a slab another freed. A
+ * window's first slab is small: many members hold a few frames past the
+ * strings for a moment (a call being set up trickles ICE candidates), and
+ * 16 KB each would be several times what they hold. Its later slabs are
+ * large, which a busy call fills. The sizes bound what slabs waste per
+ * window (the dead start of the oldest, the unused end of the newest); a
+ * frame larger than a large slab gets a slab of its own size, never reused.
  */
-const SLAB_BYTES = 16 * 1024;
+const SMALL_SLAB = 2 * 1024;
+const LARGE_SLAB = 16 * 1024;
 /**
  * Slabs no window holds any more, for the next window to fill. A busy call
  * frees slabs about as fast as it needs them (its window empties at most
  * acks): without reuse, each was memory outside the heap that only a full
  * collection gave back, and V8 ran full collections to do so. Bounded
- * (1 MB): what a burst frees beyond that goes back to the system.
+ * (512 KB of small, 1 MB of large): what a burst frees beyond that goes
+ * back to the system.
  */
-const spareSlabs: Buffer[] = [];
-const MAX_SPARE_SLABS = 64;
+const spareSmall: Buffer[] = [];
+const spareLarge: Buffer[] = [];
+const MAX_SPARE_SMALL = 256;
+const MAX_SPARE_LARGE = 64;
 
-function newSlab(bytes: number): Buffer {
-  if (bytes <= SLAB_BYTES) {
-    // Never read past what was written, so a slab need not be zeroed.
-    return spareSlabs.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES);
-  }
+/** A slab for `bytes`: small if it is the window's first and they fit. */
+function newSlab(bytes: number, first: boolean): Buffer {
+  // Never read past what was written, so a slab need not be zeroed.
+  if (first && bytes <= SMALL_SLAB) return spareSmall.pop() ?? Buffer.allocUnsafeSlow(SMALL_SLAB);
+  if (bytes <= LARGE_SLAB) return spareLarge.pop() ?? Buffer.allocUnsafeSlow(LARGE_SLAB);
   return Buffer.allocUnsafeSlow(bytes);
 }
 
 function freeSlab(slab: Buffer): void {
-  if (slab.length === SLAB_BYTES && spareSlabs.length < MAX_SPARE_SLABS) spareSlabs.push(slab);
+  if (slab.length === SMALL_SLAB) {
+    if (spareSmall.length < MAX_SPARE_SMALL) spareSmall.push(slab);
+  } else if (slab.length === LARGE_SLAB && spareLarge.length < MAX_SPARE_LARGE) {
+    spareLarge.push(slab);
+  }
 }
 
 /**
@@ -155,7 +166,7 @@ export class ReplayWindow {
     if (slab === null || slab.length - this.#used < frame.length * 3) {
       const needed = Buffer.byteLength(frame);
       if (slab === null || slab.length - this.#used < needed) {
-        slab = newSlab(needed);
+        slab = newSlab(needed, slab === null);
         this.#slab = slab;
         this.#used = 0;
       }
