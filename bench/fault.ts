@@ -104,8 +104,12 @@ export interface FaultResult {
     heapIdleMb: number;
     heapConnectedMb: number;
     heapParkedMb: number;
+    /** ArrayBuffer memory (outside the heap): sockets' buffers, replay slabs. */
+    arrayBuffersIdleMb: number;
+    arrayBuffersParkedMb: number;
     rssIdleMb: number;
     rssParkedMb: number;
+    /** Heap and ArrayBuffers grown per member: replay windows keep busy members' frames in slabs. */
     connectedKb: number;
     parkedKb: number;
   };
@@ -232,8 +236,14 @@ async function health(port: number): Promise<{ connections: number; parked: numb
   return (await res.json()) as { connections: number; parked: number };
 }
 
+interface ServerMemory {
+  heapUsed: number;
+  arrayBuffers: number;
+  rss: number;
+}
+
 /** The server's memory after a forced full GC, through its inspector (loopback). */
-async function serverMemory(url: string): Promise<{ heapUsed: number; rss: number }> {
+async function serverMemory(url: string): Promise<ServerMemory> {
   const ws = new WebSocket(url);
   await new Promise((resolve, reject) => {
     ws.once("open", resolve);
@@ -260,11 +270,8 @@ async function serverMemory(url: string): Promise<{ heapUsed: number; rss: numbe
       expression: "JSON.stringify(process.memoryUsage())",
       returnByValue: true,
     })) as { result?: { result?: { value?: string } } };
-    const usage = JSON.parse(reply.result?.result?.value ?? "{}") as {
-      heapUsed: number;
-      rss: number;
-    };
-    return { heapUsed: usage.heapUsed, rss: usage.rss };
+    const usage = JSON.parse(reply.result?.result?.value ?? "{}") as ServerMemory;
+    return { heapUsed: usage.heapUsed, arrayBuffers: usage.arrayBuffers, rss: usage.rss };
   } finally {
     ws.close();
   }
@@ -703,6 +710,7 @@ async function main(): Promise<void> {
 
   const n = held.length;
   const mb = (b: number) => b / 1024 / 1024;
+  const used = (m: ServerMemory) => m.heapUsed + m.arrayBuffers;
   const result: FaultResult = {
     members: members.length,
     heartbeatMs,
@@ -738,10 +746,12 @@ async function main(): Promise<void> {
       heapIdleMb: mb(idle.heapUsed),
       heapConnectedMb: mb(connected.heapUsed),
       heapParkedMb: mb(parkedMem.heapUsed),
+      arrayBuffersIdleMb: mb(idle.arrayBuffers),
+      arrayBuffersParkedMb: mb(parkedMem.arrayBuffers),
       rssIdleMb: mb(idle.rss),
       rssParkedMb: mb(parkedMem.rss),
-      connectedKb: (connected.heapUsed - idle.heapUsed) / 1024 / n,
-      parkedKb: (parkedMem.heapUsed - idle.heapUsed) / 1024 / n,
+      connectedKb: (used(connected) - used(idle)) / 1024 / n,
+      parkedKb: (used(parkedMem) - used(idle)) / 1024 / n,
     },
     seconds: (Date.now() - startedAt) / 1000,
   };

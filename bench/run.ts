@@ -277,7 +277,7 @@ async function fault(): Promise<void> {
   row("peer-left told", r.peerLeft, undefined, "nobody left: MUST be 0");
   const m = r.memory;
   row(
-    "memory per parked member (KB)",
+    "memory per parked member (KB, heap + ArrayBuffers)",
     m.parkedKb,
     m.connectedKb,
     `ref: a connected member; both hold ${m.windowFrames} unacked frames (${(m.windowBytes / 1024).toFixed(1)} KB)`,
@@ -285,6 +285,12 @@ async function fault(): Promise<void> {
   row("server heap, no members (MB)", m.heapIdleMb, undefined, "after a full GC");
   row(`server heap, ${m.members} connected (MB)`, m.heapConnectedMb, m.heapIdleMb);
   row(`server heap, ${m.members} parked (MB)`, m.heapParkedMb, m.heapIdleMb);
+  row(
+    `server ArrayBuffers, ${m.members} parked (MB)`,
+    m.arrayBuffersParkedMb,
+    m.arrayBuffersIdleMb,
+    "replay slabs and socket buffers; in the per-member figure",
+  );
   row("server RSS, parked (MB)", m.rssParkedMb, m.rssIdleMb, "ref: no members");
   const errors = Object.entries(r.errors);
   if (errors.length > 0) {

@@ -111,8 +111,9 @@ describe("ReplayWindow", () => {
     assert.deepEqual(frames(w, 7), [[8, '{"i":8}']]);
   });
 
-  // 5 KB frames: three to a (large) slab. 300 B frames: a window's first,
-  // small slab holds six, its large ones about fifty.
+  // 5 KB frames: one to a window's first slab (8 KB), three to the next
+  // ones (16 KB). 290 B frames: seven to its first (2 KB), and twice as
+  // many to each next, up to fifty-six.
   for (const pad of [640, 34]) {
     const frame = (who: string, i: number) => `{"${who}":${i},"pad":"${"abcdefgh".repeat(pad)}"}`;
     it(`fills a slab another window freed only once none of that window's frames are in it (frames of about ${frame("a", 100).length} B)`, () => {

@@ -9,43 +9,41 @@
  */
 const STRING_FRAMES = 4;
 /**
- * Two sizes of slab, so that any window can fill a slab another freed. A
- * window's first slab is small: many members hold a few frames past the
- * strings for a moment (a call being set up trickles ICE candidates), and
- * 16 KB each would be several times what they hold. Its later slabs are
- * large, which a busy call fills. The sizes bound what slabs waste per
- * window (the dead start of the oldest, the unused end of the newest); a
- * frame larger than a large slab gets a slab of its own size, never reused.
+ * Slab sizes, one class each, so that any window can fill a slab another
+ * freed. A window's first slab is the smallest, and each next one twice
+ * the last, up to the largest: most members hold a few frames past the
+ * strings for a moment (a call being set up trickles a few dozen ICE
+ * candidates), and a large slab each would be several times what they
+ * hold; a busy call soon fills the large ones. So a window's slabs are at
+ * most about twice its frames, or a large slab more; a frame larger than
+ * the largest gets a slab of its own size, never reused.
  */
-const SMALL_SLAB = 2 * 1024;
-const LARGE_SLAB = 16 * 1024;
+const SLAB_SIZES = [2 * 1024, 4 * 1024, 8 * 1024, 16 * 1024] as const;
+const LARGEST_SLAB = 16 * 1024;
 /**
- * Slabs no window holds any more, for the next window to fill. A busy call
- * frees slabs about as fast as it needs them (its window empties at most
- * acks): without reuse, each was memory outside the heap that only a full
- * collection gave back, and V8 ran full collections to do so. Bounded
- * (512 KB of small, 1 MB of large): what a burst frees beyond that goes
- * back to the system.
+ * Slabs no window holds any more, by size, for the next window to fill. A
+ * busy call frees slabs about as fast as it needs them (its window empties
+ * at most acks): without reuse, each was memory outside the heap that only
+ * a full collection gave back, and V8 ran full collections to do so.
+ * Bounded (512 KB of each smaller size, 1 MB of the largest): what a burst
+ * frees beyond that goes back to the system.
  */
-const spareSmall: Buffer[] = [];
-const spareLarge: Buffer[] = [];
-const MAX_SPARE_SMALL = 256;
-const MAX_SPARE_LARGE = 64;
+const spareSlabs: Buffer[][] = SLAB_SIZES.map(() => []);
+const MAX_SPARE = SLAB_SIZES.map((size) => (size === LARGEST_SLAB ? 1024 : 512) * (1024 / size));
 
-/** A slab for `bytes`: small if it is the window's first and they fit. */
-function newSlab(bytes: number, first: boolean): Buffer {
+/** The next slab of a window whose last slab held `previous` bytes (0: none), for a frame of `bytes`. */
+function newSlab(previous: number, bytes: number): Buffer {
+  const wanted = Math.max(previous === 0 ? 0 : Math.min(previous * 2, LARGEST_SLAB), bytes);
+  const size = SLAB_SIZES.findIndex((s) => s >= wanted);
   // Never read past what was written, so a slab need not be zeroed.
-  if (first && bytes <= SMALL_SLAB) return spareSmall.pop() ?? Buffer.allocUnsafeSlow(SMALL_SLAB);
-  if (bytes <= LARGE_SLAB) return spareLarge.pop() ?? Buffer.allocUnsafeSlow(LARGE_SLAB);
-  return Buffer.allocUnsafeSlow(bytes);
+  if (size === -1) return Buffer.allocUnsafeSlow(bytes);
+  return spareSlabs[size]?.pop() ?? Buffer.allocUnsafeSlow(SLAB_SIZES[size] as number);
 }
 
 function freeSlab(slab: Buffer): void {
-  if (slab.length === SMALL_SLAB) {
-    if (spareSmall.length < MAX_SPARE_SMALL) spareSmall.push(slab);
-  } else if (slab.length === LARGE_SLAB && spareLarge.length < MAX_SPARE_LARGE) {
-    spareLarge.push(slab);
-  }
+  const size = SLAB_SIZES.indexOf(slab.length as (typeof SLAB_SIZES)[number]);
+  const spare = spareSlabs[size];
+  if (spare !== undefined && spare.length < (MAX_SPARE[size] as number)) spare.push(slab);
 }
 
 /**
@@ -166,7 +164,7 @@ export class ReplayWindow {
     if (slab === null || slab.length - this.#used < frame.length * 3) {
       const needed = Buffer.byteLength(frame);
       if (slab === null || slab.length - this.#used < needed) {
-        slab = newSlab(needed, slab === null);
+        slab = newSlab(slab === null ? 0 : slab.length, needed);
         this.#slab = slab;
         this.#used = 0;
       }
