@@ -19,7 +19,7 @@ const STRING_FRAMES = 4;
  * the largest gets a slab of its own size, never reused.
  */
 const SLAB_SIZES = [2 * 1024, 4 * 1024, 8 * 1024, 16 * 1024] as const;
-const LARGEST_SLAB = 16 * 1024;
+const LARGEST_SLAB = SLAB_SIZES[3];
 /**
  * Slabs no window holds any more, by size, for the next window to fill. A
  * busy call frees slabs about as fast as it needs them (its window empties
