@@ -58,3 +58,16 @@ export async function scrapeAll(httpUrls: readonly string[], token?: string): Pr
   }
   return sum;
 }
+
+/**
+ * Calls reported connected from a host candidate to a host one, out of a
+ * `delta`. The far side's candidate is "prflx" when its connectivity check
+ * arrives before its trickled candidate does (RFC 8445 §7.3.1.3): on
+ * loopback that is the same host address, learned first from the check.
+ * Which arrives first is a race, not the server's, so both count.
+ */
+export function hostPairsConnected(moved: Record<string, number>): number {
+  const pair = (remote: string) =>
+    `signalroom_calls_total{outcome="connected",local="host",remote="${remote}"}`;
+  return (moved[pair("host")] ?? 0) + (moved[pair("prflx")] ?? 0);
+}
