@@ -47,7 +47,10 @@ export function relayFrame(
  */
 function mayHideDuplicateType(text: string): boolean {
   // Only a \u escape can spell the letters of "type" (SDP's \r\n cannot).
-  if (text.indexOf('"type"') === text.lastIndexOf('"type"') && !text.includes("\\u")) return false;
+  // A second forward search, not `lastIndexOf`: V8 runs that one in C++,
+  // byte by byte from the end, and it showed in profiles of 3.7 KB offers.
+  const first = text.indexOf('"type"');
+  if (text.indexOf('"type"', first + 1) === -1 && !text.includes("\\u")) return false;
   return topLevelKeyCount(text, "type") > 1;
 }
 
