@@ -10,6 +10,27 @@ export type Clock = () => number;
 
 export const monotonicClock: Clock = () => performance.now();
 
+/*
+ * A bucket's arithmetic, for holders that keep levels of their own rather
+ * than a TokenBucket each (see MessageLimiter: several levels refilled
+ * over one shared clock reading).
+ */
+
+/** `level` after `elapsedMs` of refilling under `policy`. */
+export function refilled(policy: BucketPolicy, level: number, elapsedMs: number): number {
+  return Math.min(policy.burst, level + elapsedMs * policy.perMs);
+}
+
+/** Whether `level` holds `cost` tokens. */
+export function covers(level: number, cost: number): boolean {
+  return level >= cost - EPSILON;
+}
+
+/** `level` less `cost`, never below empty (`covers` allows a hair less). */
+export function spent(level: number, cost: number): number {
+  return Math.max(0, level - cost);
+}
+
 /**
  * How a kind of bucket fills: `burst` tokens at most, refilled at
  * `perSecond`. Made once and shared by every bucket of the kind, so a
@@ -48,7 +69,7 @@ export class TokenBucket {
   /** Spends `cost` tokens (default 1); false, spending none, when there are fewer. */
   take(cost = 1): boolean {
     if (!this.has(cost)) return false;
-    this.#tokens = Math.max(0, this.#tokens - cost);
+    this.#tokens = spent(this.#tokens, cost);
     return true;
   }
 
@@ -56,9 +77,9 @@ export class TokenBucket {
   has(cost = 1): boolean {
     const p = this.#policy;
     const now = p.clock();
-    this.#tokens = Math.min(p.burst, this.#tokens + (now - this.#last) * p.perMs);
+    this.#tokens = refilled(p, this.#tokens, now - this.#last);
     this.#last = now;
-    return this.#tokens >= cost - EPSILON;
+    return covers(this.#tokens, cost);
   }
 
   /** Whether the bucket is full (it can be forgotten: a new one is the same). */
