@@ -17,25 +17,31 @@ export interface SeatHolder {
  * operation is still returning are held by the connection, not lost.
  */
 export class LocalSeats implements LocalDelivery {
-  // Usually one holder per member; two while a resume on this process
-  // takes over from a socket here (each picks frames by its seat gen).
-  readonly #byPeer = new Map<string, SeatHolder[]>();
+  // Usually one holder per member, kept as itself: an array for each
+  // would be about 60 B more per connection. Two or more (an array) while
+  // a resume on this process takes over from a socket here; each picks
+  // frames by its seat gen.
+  readonly #byPeer = new Map<string, SeatHolder | SeatHolder[]>();
   #onFenced: (reason: string) => void = () => {};
 
   /** `holder` speaks for `peerId` from now on (a join or resume is under way). */
   expect(peerId: string, holder: SeatHolder): void {
-    const holders = this.#byPeer.get(peerId);
-    if (holders === undefined) this.#byPeer.set(peerId, [holder]);
-    else if (!holders.includes(holder)) holders.push(holder);
+    const held = this.#byPeer.get(peerId);
+    if (held === undefined) this.#byPeer.set(peerId, holder);
+    else if (!Array.isArray(held)) {
+      if (held !== holder) this.#byPeer.set(peerId, [held, holder]);
+    } else if (!held.includes(holder)) held.push(holder);
   }
 
   /** `holder` no longer speaks for `peerId` (unless another took its place already). */
   release(peerId: string, holder: SeatHolder): void {
-    const holders = this.#byPeer.get(peerId);
-    if (holders === undefined) return;
-    const rest = holders.filter((h) => h !== holder);
-    if (rest.length === 0) this.#byPeer.delete(peerId);
-    else this.#byPeer.set(peerId, rest);
+    const held = this.#byPeer.get(peerId);
+    if (held === holder) {
+      this.#byPeer.delete(peerId);
+    } else if (Array.isArray(held)) {
+      const rest = held.filter((h) => h !== holder);
+      this.#byPeer.set(peerId, rest.length === 1 ? (rest[0] as SeatHolder) : rest);
+    }
   }
 
   /** Members with a socket here. */
@@ -49,20 +55,26 @@ export class LocalSeats implements LocalDelivery {
   }
 
   deliver(peerId: string, gen: number, seq: number, frame: string): void {
-    const holders = this.#byPeer.get(peerId);
-    if (holders === undefined) return;
-    for (let i = 0; i < holders.length; i++) (holders[i] as SeatHolder).offer(gen, seq, frame);
+    const held = this.#byPeer.get(peerId);
+    if (held === undefined) return;
+    if (!Array.isArray(held)) return held.offer(gen, seq, frame);
+    for (let i = 0; i < held.length; i++) (held[i] as SeatHolder).offer(gen, seq, frame);
   }
 
   replaced(peerId: string, gen: number): void {
-    for (const holder of this.#byPeer.get(peerId) ?? []) holder.replaced(gen);
+    for (const holder of holdersOf(this.#byPeer.get(peerId))) holder.replaced(gen);
   }
 
   resync(): void {
-    for (const holders of this.#byPeer.values()) for (const holder of holders) holder.resync();
+    for (const held of this.#byPeer.values()) for (const holder of holdersOf(held)) holder.resync();
   }
 
   fenced(reason: string): void {
     this.#onFenced(reason);
   }
+}
+
+function holdersOf(held: SeatHolder | SeatHolder[] | undefined): readonly SeatHolder[] {
+  if (held === undefined) return [];
+  return Array.isArray(held) ? held : [held];
 }
