@@ -274,6 +274,9 @@ function duration(seconds: number): string {
   return h > 0 ? `${h} h ${m} min ${s % 60} s` : `${m} min ${s % 60} s`;
 }
 
+/** Where the docs say why a target is not met, and show the profiles. */
+export const NOT_MET_DOC = "docs/performance.md#the-targets-not-met-and-the-profiles-that-show-why";
+
 /** The whole of docs/benchmarks.md. */
 export function markdown(sections: readonly Section[], meta: ReportMeta): string {
   const items = targeted(sections);
@@ -305,6 +308,12 @@ export function markdown(sections: readonly Section[], meta: ReportMeta): string
       ]),
       2,
     ),
+    ...(passed < items.length
+      ? [
+          "",
+          `Why each target not met is not, with the profiles that show it: [performance.md](${NOT_MET_DOC.slice("docs/".length)}).`,
+        ]
+      : []),
   ];
 
   for (const section of sections) {

@@ -33,7 +33,7 @@ import { churn } from "./churn.js";
 import { cluster } from "./cluster.js";
 import type { FaultResult } from "./fault.js";
 import { idle } from "./idle.js";
-import { writeReport } from "./report.js";
+import { NOT_MET_DOC, writeReport } from "./report.js";
 import { met, printSection, type Section } from "./results.js";
 import { saturation, steady } from "./steady.js";
 import { contenders, LIMITS, type Running, startSignalroom } from "./targets.js";
@@ -146,6 +146,7 @@ function summarise(sections: readonly Section[]): void {
   for (const { s, r } of missed) {
     console.log(`  NOT MET: ${s.title}: ${r.metric}: ${r.ratio.toFixed(2)}`);
   }
+  if (missed.length > 0) console.log(`  why, with the profiles: ${NOT_MET_DOC}`);
 }
 
 function commitOf(): string {

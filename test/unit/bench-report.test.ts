@@ -184,6 +184,30 @@ describe("markdown", () => {
     assert.ok(md.includes("\nEvery message arrived, in order.\n"));
   });
 
+  it("points to where the docs say why a target is not met, to a heading that exists", async () => {
+    const link = /\[performance\.md\]\(performance\.md#([a-z0-9-]+)\)/.exec(md);
+    assert.ok(link, "a link to performance.md when a target is not met");
+    const doc = await readFile(join(import.meta.dirname, "../../docs/performance.md"), "utf8");
+    // GitHub's anchor for a heading: lower case, punctuation dropped, spaces to dashes.
+    const anchors = [...doc.matchAll(/^#{2,4} (.+)$/gm)].map((h) =>
+      (h[1] as string)
+        .toLowerCase()
+        .replace(/[^a-z0-9 -]/g, "")
+        .replace(/ /g, "-"),
+    );
+    assert.ok(anchors.includes(link[1] as string), `no heading for #${link[1]}`);
+    // With every target met there is nothing to explain.
+    const allMet = sections.map((s) => ({
+      ...s,
+      rows: s.rows.filter(
+        (r) => r.target === undefined || r.ratio <= 1.0 || r.target.kind === "min",
+      ),
+    }));
+    const metPage = markdown(allMet, meta);
+    assert.match(metPage, /\b([1-9]\d*) of \1 targets met\./);
+    assert.doesNotMatch(metPage, /performance\.md/);
+  });
+
   it("ends with the run's particulars and how to reproduce it", () => {
     for (const v of [meta.date, meta.machine, meta.node, meta.commit, "12 min 34 s"]) {
       assert.ok(md.includes(v), v);
