@@ -14,7 +14,7 @@ import { createRequestHandler, type MetricsEndpoint, serveMetrics } from "./http
 import { AddressLimiter } from "./limits/address-limiter.js";
 import { ConnectionCounter } from "./limits/connection-counter.js";
 import { MessagePolicies } from "./limits/message-limiter.js";
-import { BucketPolicy, type Clock, monotonicClock } from "./limits/token-bucket.js";
+import { type Clock, monotonicClock } from "./limits/token-bucket.js";
 import { createLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
 import { preflight } from "./preflight.js";
@@ -152,10 +152,11 @@ export async function startSignalroom(
           bytesPerSecond: config.rateLimitBytesPerSecond,
           maxFrameBytes: config.maxMessageBytes,
           closeAfter: config.rateLimitCloseAfter,
+          joinsPerMinute: config.joinsPerMinute,
+          joinBurst: JOIN_BURST,
         },
         clock,
       ),
-      joins: new BucketPolicy(config.joinsPerMinute / 60, JOIN_BURST, clock),
       maxBufferedBytes: config.maxBufferedBytes,
       joinTimeoutMs: config.joinTimeoutMs,
     },

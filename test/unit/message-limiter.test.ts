@@ -117,6 +117,34 @@ describe("MessageLimiter", () => {
     assert.deepEqual(checks(limiter, 3), ["accept", "accept", "close"]);
   });
 
+  it("allows joins in a burst, then at their rate, apart from the message allowance", () => {
+    const { clock, advance } = manualClock();
+    const limiter = new MessageLimiter(
+      { perSecond: 5, burst: 2, closeAfter: 1000, joinsPerMinute: 60, joinBurst: 3 },
+      clock,
+    );
+    // Messages used up: joins are still there, and spending them leaves messages alone.
+    assert.deepEqual(checks(limiter, 3), ["accept", "accept", "refuse"]);
+    const joins = () => Array.from({ length: 4 }, () => limiter.takeJoin());
+    assert.deepEqual(joins(), [true, true, true, false]);
+    // One a second (60 a minute); 0.9 s is not yet a whole one.
+    advance(900);
+    assert.equal(limiter.takeJoin(), false);
+    advance(100);
+    assert.equal(limiter.takeJoin(), true);
+    assert.equal(limiter.takeJoin(), false);
+    // 10 s later the burst is back, no more: 3 joins, and messages refilled too.
+    advance(10_000);
+    assert.deepEqual(joins(), [true, true, true, false]);
+    assert.deepEqual(checks(limiter, 2), ["accept", "accept"]);
+  });
+
+  it("never limits joins when no join rate is given", () => {
+    const { clock } = manualClock();
+    const limiter = new MessageLimiter({ perSecond: 1, burst: 1, closeAfter: 1000 }, clock);
+    assert.ok(Array.from({ length: 1000 }, () => limiter.takeJoin()).every(Boolean));
+  });
+
   it("keeps saying close once the limit is passed", () => {
     const { clock } = manualClock();
     const limiter = new MessageLimiter({ perSecond: 1, burst: 1, closeAfter: 2 }, clock);

@@ -30,6 +30,13 @@ export interface MessageLimits {
    * in one burst or steadily, is a flooder, not a member in a hurry.
    */
   readonly closeAfter: number;
+  /**
+   * Joins per minute, sustained, in bursts of `joinBurst`: a connection
+   * hopping from room to room costs the store a join and a leave each
+   * time. Unlimited when absent.
+   */
+  readonly joinsPerMinute?: number;
+  readonly joinBurst?: number;
 }
 
 /** What to do with one incoming message. */
@@ -58,14 +65,15 @@ export type Verdict =
 export class MessageLimiter {
   readonly #policies: MessagePolicies;
   /*
-   * The message and byte allowances are levels here, not a TokenBucket
-   * each, both refilled to `#last`: every connection has them, so two
-   * objects and a clock reading apiece were memory and time on every
-   * message (about 110 B per idle connection, and two clock readings of
+   * The message, byte and join allowances are levels here, not a
+   * TokenBucket each, all refilled to `#last`: every connection has them,
+   * so an object and a clock reading apiece were memory and time on every
+   * message (about 170 B per idle connection, and two clock readings of
    * three per relayed message).
    */
   #messages: number;
   #bytes: number;
+  #joins: number;
   #last: number;
   /** Made at the first refusal: most connections never have one. */
   #refusals: Refusals | null = null;
@@ -78,7 +86,17 @@ export class MessageLimiter {
     this.#policies = policies;
     this.#messages = policies.messages.burst;
     this.#bytes = policies.bytes?.burst ?? 0;
+    this.#joins = policies.joins?.burst ?? 0;
     this.#last = policies.messages.clock();
+  }
+
+  /** Spends one join of the allowance; false, spending nothing, when none is left. */
+  takeJoin(): boolean {
+    if (this.#policies.joins === null) return true;
+    this.#refill();
+    if (!covers(this.#joins, 1)) return false;
+    this.#joins = spent(this.#joins, 1);
+    return true;
   }
 
   /**
@@ -113,14 +131,15 @@ export class MessageLimiter {
     return "accept";
   }
 
-  /** Both allowances, refilled for the time since the last message (one clock reading). */
+  /** The allowances, refilled for the time since the last message (one clock reading). */
   #refill(): void {
-    const { messages, bytes } = this.#policies;
+    const { messages, bytes, joins } = this.#policies;
     const now = messages.clock();
     const elapsed = now - this.#last;
     this.#last = now;
     this.#messages = refilled(messages, this.#messages, elapsed);
     if (bytes !== null) this.#bytes = refilled(bytes, this.#bytes, elapsed);
+    if (joins !== null) this.#joins = refilled(joins, this.#joins, elapsed);
   }
 
   #refused(): Verdict {
@@ -149,6 +168,7 @@ interface Refusals {
 export class MessagePolicies {
   readonly messages: BucketPolicy;
   readonly bytes: BucketPolicy | null;
+  readonly joins: BucketPolicy | null;
   readonly refusals: BucketPolicy;
 
   constructor(limits: MessageLimits, clock: Clock = monotonicClock) {
@@ -161,6 +181,10 @@ export class MessagePolicies {
             Math.max(limits.bytesPerSecond * 4, limits.maxFrameBytes ?? 0),
             clock,
           );
+    this.joins =
+      limits.joinsPerMinute === undefined
+        ? null
+        : new BucketPolicy(limits.joinsPerMinute / 60, limits.joinBurst ?? 1, clock);
     this.refusals = new BucketPolicy(
       (limits.closeAfter * 1000) / REFUSAL_WINDOW_MS,
       // The closing refusal is the one that finds the bucket empty.

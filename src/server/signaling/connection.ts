@@ -9,7 +9,6 @@ import {
   protocolError,
 } from "../../protocol/index.js";
 import { MessageLimiter, type Verdict } from "../limits/message-limiter.js";
-import { TokenBucket } from "../limits/token-bucket.js";
 import { randomId } from "../random-id.js";
 import { withSeq } from "../rooms/replay-window.js";
 import { type Numbered, type PeerInfo, type Seat, StoreUnavailableError } from "../rooms/rooms.js";
@@ -86,7 +85,6 @@ export class Connection implements SessionState, SeatHolder {
   readonly #socket: WebSocket;
   readonly #ctx: SignalingContext;
   readonly #limiter: MessageLimiter;
-  readonly #joins: TokenBucket;
   #idleTimer: NodeJS.Timeout | null = null;
   #queue: Promise<void> = SETTLED;
   #queued = 0;
@@ -126,7 +124,6 @@ export class Connection implements SessionState, SeatHolder {
     this.#socket = socket;
     this.#ctx = ctx;
     this.#limiter = new MessageLimiter(ctx.limits.messages);
-    this.#joins = new TokenBucket(ctx.limits.joins);
     this.unseated();
   }
 
@@ -467,7 +464,7 @@ export class Connection implements SessionState, SeatHolder {
   }
 
   takeJoin(): boolean {
-    return this.#joins.take();
+    return this.#limiter.takeJoin();
   }
 
   /**

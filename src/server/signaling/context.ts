@@ -3,7 +3,7 @@ import type { IceServer } from "../../protocol/index.js";
 import type { TokenVerifier } from "../auth/join-tokens.js";
 import type { AddressLimiter } from "../limits/address-limiter.js";
 import type { MessagePolicies } from "../limits/message-limiter.js";
-import type { BucketPolicy, Clock } from "../limits/token-bucket.js";
+import type { Clock } from "../limits/token-bucket.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { Rooms } from "../rooms/rooms.js";
 import type { LocalSeats } from "./local-seats.js";
@@ -34,9 +34,8 @@ export interface SignalingContext {
 
 /** Limits of every connection; the buckets' policies are made once and shared. */
 export interface SessionLimits {
+  /** Messages, bytes and joins (JOIN_RATE_PER_MINUTE, in bursts of 10) a connection may send. */
   readonly messages: MessagePolicies;
-  /** Joins a connection may make: JOIN_RATE_PER_MINUTE, in bursts of 10. */
-  readonly joins: BucketPolicy;
   /** Unsent bytes after which a slow reader is disconnected. */
   readonly maxBufferedBytes: number;
   /** A socket not in a room by then is closed. */
