@@ -311,7 +311,7 @@ export function markdown(sections: readonly Section[], meta: ReportMeta): string
     ...(passed < items.length
       ? [
           "",
-          `Why each target not met is not, with the profiles that show it: [performance.md](${NOT_MET_DOC.slice("docs/".length)}).`,
+          `Why the targets marked NOT MET are not met, with the profiles that show it: [performance.md](${NOT_MET_DOC.slice("docs/".length)}).`,
         ]
       : []),
   ];

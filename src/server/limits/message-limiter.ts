@@ -61,6 +61,8 @@ export type Verdict =
  * amplified by our replies; refusals are counted in a leaky bucket
  * (`closeAfter` per {@link REFUSAL_WINDOW_MS}), so a steady flood is closed
  * as surely as a burst, while a member who overshot once is not.
+ * Joins have an allowance of their own ({@link takeJoin}), refused by the
+ * caller with its own error rather than counted as a flood.
  */
 export class MessageLimiter {
   readonly #policies: MessagePolicies;
@@ -68,7 +70,7 @@ export class MessageLimiter {
    * The message, byte and join allowances are levels here, not a
    * TokenBucket each, all refilled to `#last`: every connection has them,
    * so an object and a clock reading apiece were memory and time on every
-   * message (about 170 B per idle connection, and two clock readings of
+   * message (about 190 B per idle connection, and two clock readings of
    * three per relayed message).
    */
   #messages: number;

@@ -28,9 +28,9 @@ export class LocalSeats implements LocalDelivery {
   expect(peerId: string, holder: SeatHolder): void {
     const held = this.#byPeer.get(peerId);
     if (held === undefined) this.#byPeer.set(peerId, holder);
-    else if (!Array.isArray(held)) {
-      if (held !== holder) this.#byPeer.set(peerId, [held, holder]);
-    } else if (!held.includes(holder)) held.push(holder);
+    else if (Array.isArray(held)) {
+      if (!held.includes(holder)) held.push(holder);
+    } else if (held !== holder) this.#byPeer.set(peerId, [held, holder]);
   }
 
   /** `holder` no longer speaks for `peerId` (unless another took its place already). */
