@@ -46,8 +46,8 @@ const MUTANTS: readonly Mutant[] = [
   {
     name: "a. byte budget: frames cost no bytes (limiter)",
     file: "src/server/limits/message-limiter.ts",
-    find: "this.#bytes.take(bytes)",
-    replace: "this.#bytes.take(0)",
+    find: "if (byteLimit) this.#bytes = spent(this.#bytes, bytes);",
+    replace: "if (byteLimit) this.#bytes = spent(this.#bytes, 0);",
     tests: ["test/integration/pins-byte-budget.test.ts"],
   },
   {
@@ -213,11 +213,25 @@ const MUTANTS: readonly Mutant[] = [
     tests: ["test/integration/limits-mesh.test.ts"],
   },
   {
+    name: "k. the join allowance is never spent",
+    file: "src/server/limits/message-limiter.ts",
+    find: "    this.#joins = spent(this.#joins, 1);\n",
+    replace: "",
+    tests: ["test/integration/limits-joins.test.ts", "test/unit/message-limiter.test.ts"],
+  },
+  {
+    name: "w. a takeover's new socket is not added to its member's holders",
+    file: "src/server/signaling/local-seats.ts",
+    find: "} else if (held !== holder) this.#byPeer.set(peerId, [held, holder]);",
+    replace: "}",
+    tests: ["test/unit/local-seats.test.ts", "test/integration/resume.test.ts"],
+  },
+  {
     name: "k. refusals counted in a row again (reset on every accept)",
     file: "src/server/limits/message-limiter.ts",
-    find: '      this.#bucket.take(cost);\n      return "accept";',
+    find: '    if (byteLimit) this.#bytes = spent(this.#bytes, bytes);\n    return "accept";',
     replace:
-      '      this.#bucket.take(cost);\n      this.#refusals.take(-1e9); // refilled: a count in a row\n      return "accept";',
+      '    if (byteLimit) this.#bytes = spent(this.#bytes, bytes);\n    this.#refusals = null; // forgotten: a count in a row\n    return "accept";',
     tests: ["test/integration/limits-messages.test.ts", "test/unit/message-limiter.test.ts"],
   },
   {
